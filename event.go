@@ -1,0 +1,25 @@
+package courier
+
+import (
+	"context"
+	"encoding/json"
+)
+
+// Event types sent to devices over the event bus.
+const (
+	EventMediaReady  = "media.ready"
+	EventMediaFailed = "media.failed"
+)
+
+// Event is something a user's online devices are told. Data is the JSON
+// payload of the WebSocket frame {"type": Type, "data": Data}.
+type Event struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data,omitempty"`
+}
+
+// EventPublisher sends events to every online device of the given users,
+// whichever API node they are connected to.
+type EventPublisher interface {
+	Publish(ctx context.Context, userIDs []string, e Event) error
+}
