@@ -1,0 +1,103 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/courier-chat/courier"
+)
+
+var _ courier.BlobStore = (*BlobStore)(nil)
+
+// BlobStore keeps blob rows.
+type BlobStore struct {
+	db *pgxpool.Pool
+}
+
+// NewBlobStore returns a BlobStore over db.
+func NewBlobStore(db *pgxpool.Pool) *BlobStore {
+	return &BlobStore{db: db}
+}
+
+func (s *BlobStore) CreateBlob(ctx context.Context, b *courier.Blob) (bool, error) {
+	if b.Variants == nil {
+		b.Variants = []courier.Variant{}
+	}
+	variants, err := json.Marshal(b.Variants)
+	if err != nil {
+		return false, err
+	}
+	// ON CONFLICT DO NOTHING makes a retried finish hook harmless.
+	tag, err := s.db.Exec(ctx, `INSERT INTO blobs
+		(id, owner_id, mode, state, size, content_type, filename, sha256, storage_key, variants)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (id) DO NOTHING`,
+		b.ID, b.OwnerID, b.Mode, b.State, b.Size, b.ContentType, b.Filename, b.SHA256, b.StorageKey, variants)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (s *BlobStore) Blob(ctx context.Context, id string) (*courier.Blob, error) {
+	b := &courier.Blob{}
+	var variants []byte
+	err := s.db.QueryRow(ctx, `SELECT id, owner_id, mode, state, size, content_type, filename, sha256,
+		storage_key, width, height, duration_ms, blurhash, variants, fail_reason, created_at, updated_at
+		FROM blobs WHERE id = $1`, id).Scan(&b.ID, &b.OwnerID, &b.Mode, &b.State, &b.Size, &b.ContentType,
+		&b.Filename, &b.SHA256, &b.StorageKey, &b.Width, &b.Height, &b.DurationMS, &b.Blurhash, &variants,
+		&b.FailReason, &b.CreatedAt, &b.UpdatedAt)
+	if noRows(err) {
+		return nil, courier.Errorf(courier.ENOTFOUND, "blob not found")
+	} else if err != nil {
+		return nil, err
+	}
+	// Keys are not in the JSON clients see, so they are stored separately.
+	var stored []storedVariant
+	if err := json.Unmarshal(variants, &stored); err != nil {
+		return nil, err
+	}
+	for _, v := range stored {
+		v.Variant.Key = v.Key
+		b.Variants = append(b.Variants, v.Variant)
+	}
+	if b.Variants == nil {
+		b.Variants = []courier.Variant{}
+	}
+	return b, nil
+}
+
+// storedVariant is a Variant as kept in the variants column, key included.
+type storedVariant struct {
+	courier.Variant
+	Key string `json:"key"`
+}
+
+func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) error {
+	stored := make([]storedVariant, 0, len(b.Variants))
+	for _, v := range b.Variants {
+		stored = append(stored, storedVariant{Variant: v, Key: v.Key})
+	}
+	variants, err := json.Marshal(stored)
+	if err != nil {
+		return err
+	}
+	tag, err := s.db.Exec(ctx, `UPDATE blobs SET state = $2, width = $3, height = $4, duration_ms = $5,
+		blurhash = $6, variants = $7, fail_reason = $8, updated_at = now() WHERE id = $1`,
+		b.ID, b.State, b.Width, b.Height, b.DurationMS, b.Blurhash, variants, b.FailReason)
+	if err != nil {
+		return err
+	} else if tag.RowsAffected() == 0 {
+		return courier.Errorf(courier.ENOTFOUND, "blob not found")
+	}
+	return nil
+}
+
+func (s *BlobStore) CanReadBlob(ctx context.Context, userID, blobID string) (bool, error) {
+	var ok bool
+	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1 AND owner_id = $2)`,
+		blobID, userID).Scan(&ok)
+	return ok, err
+}

@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Brings up what Courier needs on a developer machine or in CI, idempotently:
+# PostgreSQL and Redis (Debian packages; started when down, installed when
+# missing), the S3 server versitygw (built once with `go install` into a cache
+# folder, started on a loopback port with its data under .data/), and the
+# media tools ffmpeg and libheif. A second run only checks and returns.
+#
+# Settings are the ones Courier reads, with the same defaults:
+#   COURIER_S3_ENDPOINT (http://127.0.0.1:7070), COURIER_S3_ACCESS_KEY,
+#   COURIER_S3_SECRET_KEY, COURIER_CACHE (~/.cache/courier), COURIER_DATA (.data)
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+CACHE=${COURIER_CACHE:-$HOME/.cache/courier}
+DATA=${COURIER_DATA:-$ROOT/.data}
+S3_ENDPOINT=${COURIER_S3_ENDPOINT:-http://127.0.0.1:7070}
+S3_ACCESS_KEY=${COURIER_S3_ACCESS_KEY:-courier}
+S3_SECRET_KEY=${COURIER_S3_SECRET_KEY:-courier-dev-secret}
+VERSITYGW_VERSION=v1.8.0
+APT_UPDATED=
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'services: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+apt_install() {
+	if [ -z "$APT_UPDATED" ]; then
+		say "apt-get update"
+		as_root apt-get update -qq || die "apt-get update failed"
+		APT_UPDATED=1
+	fi
+	say "apt-get install $*"
+	DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null ||
+		die "apt-get install $* failed"
+}
+
+# wait_for CMD... retries a check for up to 30 s.
+wait_for() {
+	for _ in $(seq 1 60); do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.5
+	done
+	return 1
+}
+
+media_tools() {
+	local missing=()
+	command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+	command -v heif-enc >/dev/null || missing+=(libheif-examples)
+	[ -e /usr/include/libheif/heif.h ] || missing+=(libheif-dev)
+	if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
+	say "media tools: ffmpeg $(ffmpeg -version | head -1 | awk '{print $3}'), libheif ok"
+}
+
+postgres() {
+	if ! command -v pg_ctlcluster >/dev/null; then
+		apt_install postgresql
+	fi
+	if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+		local version
+		version=$(ls /etc/postgresql | sort -V | tail -1)
+		say "starting PostgreSQL $version"
+		as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
+			die "could not start PostgreSQL $version (see /var/log/postgresql)"
+		wait_for pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not answer on 127.0.0.1:5432"
+	fi
+	for db in courier courier_test; do
+		if ! psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname='$db'" | grep -q 1; then
+			say "creating database $db"
+			psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $db" ||
+				die "could not create database $db (is 127.0.0.1 trust auth for user postgres?)"
+		fi
+	done
+	say "PostgreSQL on 127.0.0.1:5432 (databases courier, courier_test)"
+}
+
+redis() {
+	if ! command -v redis-server >/dev/null; then
+		apt_install redis-server
+	fi
+	if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+		say "starting Redis"
+		as_root mkdir -p /var/lib/redis /var/log/redis
+		as_root redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" \
+			--appendonly no --dir /var/lib/redis --logfile /var/log/redis/courier.log ||
+			die "could not start redis-server"
+		wait_for redis-cli -h 127.0.0.1 -p 6379 ping || die "Redis did not answer on 127.0.0.1:6379"
+	fi
+	say "Redis on 127.0.0.1:6379"
+}
+
+s3_up() { curl -s -o /dev/null "$S3_ENDPOINT/"; }
+
+versitygw() {
+	local bin=$CACHE/bin/versitygw
+	if [ ! -x "$bin" ]; then
+		say "building versitygw $VERSITYGW_VERSION into $CACHE/bin (once; a few minutes)"
+		mkdir -p "$CACHE/bin"
+		(cd /tmp && GOBIN=$CACHE/bin GOFLAGS=-mod=mod go install \
+			"github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION") ||
+			die "go install versitygw failed"
+	fi
+	if ! s3_up; then
+		local hostport=${S3_ENDPOINT#http://}
+		hostport=${hostport%%/*}
+		mkdir -p "$DATA/s3" "$DATA/s3-versions"
+		say "starting versitygw on $hostport (data in $DATA/s3, log in $DATA/versitygw.log)"
+		ROOT_ACCESS_KEY=$S3_ACCESS_KEY ROOT_SECRET_KEY=$S3_SECRET_KEY \
+			nohup "$bin" --port "$hostport" posix "$DATA/s3" >"$DATA/versitygw.log" 2>&1 &
+		wait_for s3_up || die "versitygw did not answer on $S3_ENDPOINT; see $DATA/versitygw.log"
+	fi
+	say "S3 (versitygw) on $S3_ENDPOINT"
+}
+
+command -v curl >/dev/null || apt_install curl
+command -v go >/dev/null || die "Go is not on PATH (expected /usr/local/go/bin)"
+
+case "${1:-all}" in
+all) postgres; redis; versitygw; media_tools ;;
+postgres) postgres ;;
+redis) redis ;;
+s3) versitygw ;;
+media) media_tools ;;
+*) die "usage: $0 [all|postgres|redis|s3|media]" ;;
+esac
