@@ -1,0 +1,105 @@
+// Command courier runs Courier: `serve` (an API node), `worker` (media and
+// push jobs), `migrate` (the schema) and `dev` (serve and worker in one
+// process). Every flag has a COURIER_* environment twin; `courier help`
+// lists them.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Version is set at build time with -ldflags "-X main.Version=…".
+var Version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	} else if err != nil {
+		fmt.Fprintln(os.Stderr, "courier:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Courier: the server side of a chat app, centred on media.
+
+Usage: courier <command> [flags]
+
+Commands:
+  serve     run an API node (HTTP API, tus uploads, media, WebSocket gateway)
+  worker    run a worker node (media processing and push jobs)
+  dev       serve and worker in one process, migrations applied, open sign-up
+  migrate   migrate up | migrate status
+  bench     bench <scenario>: measure against running services
+  version   print the version
+  help      this text, and every flag
+
+Every flag has an environment twin: -http-addr is COURIER_HTTP_ADDR.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "serve", "worker", "dev":
+		m := NewMain(cmd)
+		if err := m.ParseFlags(args, stderr); err != nil {
+			return err
+		}
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			return err
+		}
+		<-ctx.Done()
+		m.Logger.Info("shutting down", "timeout", m.Config.ShutdownTimeout.String())
+		return m.Close()
+	case "migrate":
+		return runMigrate(ctx, args, stdout, stderr)
+	case "bench":
+		return runBench(ctx, args, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "courier", Version)
+		return nil
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		fmt.Fprintln(stdout, "\nFlags (every command):")
+		var c Config
+		fs := flag.NewFlagSet("courier", flag.ContinueOnError)
+		c.bind(fs)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// parseConfig binds and parses the flags of one subcommand, then validates.
+func parseConfig(name string, args []string, stderr io.Writer) (Config, []string, error) {
+	var c Config
+	fs := flag.NewFlagSet("courier "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := c.bind(fs); err != nil {
+		return c, nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return c, fs.Args(), nil
+}
