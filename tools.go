@@ -3,6 +3,9 @@
 package courier
 
 import (
+	_ "github.com/aws/aws-sdk-go-v2/config"
+	_ "github.com/aws/aws-sdk-go-v2/credentials"
+	_ "github.com/aws/aws-sdk-go-v2/service/s3"
 	_ "github.com/disintegration/imaging"
 	_ "github.com/gen2brain/heic"
 	_ "github.com/gorilla/websocket"
@@ -14,8 +17,4 @@ import (
 	_ "github.com/redis/go-redis/v9"
 	_ "github.com/tus/tusd/v2/pkg/handler"
 	_ "github.com/tus/tusd/v2/pkg/s3store"
-	_ "github.com/aws/aws-sdk-go-v2/service/s3"
-	_ "github.com/aws/aws-sdk-go-v2/config"
-	_ "github.com/aws/aws-sdk-go-v2/credentials"
-	
 )
