@@ -50,8 +50,10 @@ const (
 // output path is appended). A "copy:SRC" prefix names a fixture the command
 // reads as its input (as {SRC}).
 var fixtures = map[string]string{
-	// Full HD landscape with sound, moov at the end (ffmpeg's default).
-	"land1080.mp4": "-f lavfi -i testsrc=size=1920x1080:rate=30:duration=2 " + fmt.Sprintf(tone, "2") + " " + x264 + " " + aac + " -shortest",
+	// Full HD landscape with sound, moov at the end (ffmpeg's default),
+	// and where it was filmed, as phones record it.
+	"land1080.mp4": "-f lavfi -i testsrc=size=1920x1080:rate=30:duration=2 " + fmt.Sprintf(tone, "2") + " " + x264 + " " + aac +
+		" -shortest -metadata location=+37.7858-122.4064/",
 	// Red for the first second, blue after: tells which frame a poster is.
 	"redblue.mp4": "-f lavfi -i color=red:size=320x240:rate=30:duration=1 -f lavfi -i color=blue:size=320x240:rate=30:duration=2 " +
 		"-filter_complex [0:v][1:v]concat=n=2:v=1[v] -map [v] " + x264,
