@@ -1,0 +1,79 @@
+package courier
+
+import (
+	"context"
+	"time"
+)
+
+// ConversationKind is direct (two users) or group.
+type ConversationKind string
+
+const (
+	ConversationDirect ConversationKind = "direct"
+	ConversationGroup  ConversationKind = "group"
+)
+
+// Limits of the messaging core; the defaults a deployment gets.
+const (
+	MaxGroupMembers = 1024
+	MaxMessageBody  = 64 << 10 // bytes of opaque body
+	MaxAttachments  = 32
+)
+
+// Member roles.
+const (
+	RoleAdmin  = "admin"
+	RoleMember = "member"
+)
+
+// Conversation is a direct chat or a group. LastSeq is the sequence number
+// of its newest message.
+type Conversation struct {
+	ID        string           `json:"conversation_id"`
+	Kind      ConversationKind `json:"kind"`
+	Name      string           `json:"name,omitempty"`
+	LastSeq   int64            `json:"last_seq"`
+	CreatedAt time.Time        `json:"created_at"`
+	Members   []Member         `json:"members,omitempty"`
+}
+
+// ConversationView is a conversation as one member sees it in their list.
+type ConversationView struct {
+	Conversation
+	ReadSeq      int64        `json:"read_seq"`
+	DeliveredSeq int64        `json:"delivered_seq"`
+	UnreadCount  int64        `json:"unread_count"`
+	LastMessage  *MessageMeta `json:"last_message,omitempty"`
+}
+
+// Member is one user's membership with their receipt watermarks, which
+// only move forward.
+type Member struct {
+	UserID       string    `json:"user_id"`
+	Role         string    `json:"role"`
+	DeliveredSeq int64     `json:"delivered_seq"`
+	ReadSeq      int64     `json:"read_seq"`
+	JoinedAt     time.Time `json:"joined_at"`
+}
+
+// ConversationService manages conversations and membership. Every method
+// takes the acting user and checks they may act: non-members get ENOTFOUND,
+// members who are not admins get EFORBIDDEN for admin actions.
+type ConversationService interface {
+	// CreateDirect returns the one direct conversation between the two
+	// users, creating it the first time.
+	CreateDirect(ctx context.Context, userID, otherUserID string) (*Conversation, error)
+	// CreateGroup creates a group with the creator as admin.
+	CreateGroup(ctx context.Context, userID, name string, memberIDs []string) (*Conversation, error)
+	// Conversation returns one conversation with its members.
+	Conversation(ctx context.Context, userID, conversationID string) (*Conversation, error)
+	// Conversations lists the user's conversations, most recent activity
+	// first, paginated by an opaque cursor ("" for the first page).
+	Conversations(ctx context.Context, userID, cursor string, limit int) ([]*ConversationView, string, error)
+	// AddMembers and RemoveMember are for admins (a member may remove
+	// themselves). A removed member gets nothing sent after removal.
+	AddMembers(ctx context.Context, userID, conversationID string, memberIDs []string) error
+	RemoveMember(ctx context.Context, userID, conversationID, memberID string) error
+	// MemberIDs lists the current members' user IDs, for fan-out.
+	MemberIDs(ctx context.Context, conversationID string) ([]string, error)
+}

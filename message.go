@@ -1,0 +1,70 @@
+package courier
+
+import (
+	"context"
+	"time"
+)
+
+// Message is stored once, in one conversation, with a sequence number
+// assigned at commit: 1, 2, 3 … with no gaps. Order is by Seq, never by
+// client clocks. Body is opaque bytes (ciphertext in e2e conversations).
+type Message struct {
+	ConversationID string    `json:"conversation_id"`
+	Seq            int64     `json:"seq"`
+	SenderID       string    `json:"sender_id"`
+	SenderDeviceID string    `json:"sender_device_id"`
+	ClientID       string    `json:"client_id"`
+	Body           []byte    `json:"body"`
+	Attachments    []string  `json:"attachments,omitempty"`
+	CreatedAt      time.Time `json:"ts"`
+}
+
+// MessageMeta is a message without its body, for conversation lists.
+type MessageMeta struct {
+	Seq         int64     `json:"seq"`
+	SenderID    string    `json:"sender_id"`
+	CreatedAt   time.Time `json:"ts"`
+	Attachments int       `json:"attachments,omitempty"`
+}
+
+// SendRequest is what a device asks to send.
+type SendRequest struct {
+	ConversationID string
+	ClientID       string // unique per sending device; resends reuse it
+	Body           []byte
+	Attachments    []string // blob IDs the sender owns or may already read
+}
+
+// ReceiptKind is delivered or read.
+type ReceiptKind string
+
+const (
+	ReceiptDelivered ReceiptKind = "delivered"
+	ReceiptRead      ReceiptKind = "read"
+)
+
+// Receipt is a member's watermarks in a conversation after an update.
+type Receipt struct {
+	ConversationID string `json:"conversation_id"`
+	UserID         string `json:"user_id"`
+	DeliveredSeq   int64  `json:"delivered_seq"`
+	ReadSeq        int64  `json:"read_seq"`
+}
+
+// MessageStore stores messages durably and reads them back in order.
+type MessageStore interface {
+	// Send checks membership and attachments, assigns the next seq and the
+	// server timestamp, and returns only after commit. A repeat of
+	// (device, ClientID) returns the original message and created=false.
+	Send(ctx context.Context, from *Device, req SendRequest) (msg *Message, created bool, err error)
+
+	// Messages returns up to limit messages with after < seq < before
+	// (before 0 means no upper bound), ascending; the user must be a
+	// member, and sees nothing committed after their removal.
+	Messages(ctx context.Context, userID, conversationID string, after, before int64, limit int) ([]*Message, error)
+
+	// UpdateReceipt moves the user's delivered or read watermark forward
+	// to seq (never back; read implies delivered). moved is false when
+	// nothing changed.
+	UpdateReceipt(ctx context.Context, userID, conversationID string, kind ReceiptKind, seq int64) (r Receipt, moved bool, err error)
+}
