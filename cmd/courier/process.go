@@ -131,6 +131,12 @@ func (m *Main) startAPI(ctx context.Context) error {
 	m.API.AddReadyCheck("postgres", func(ctx context.Context) error { return m.DB.Ping(ctx) })
 	m.API.AddReadyCheck("redis", func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() })
 	m.API.AddReadyCheck("s3", m.S3.Ping)
+	if err := m.mountUploads(ctx); err != nil {
+		return err
+	}
+	if err := m.mountMessaging(ctx); err != nil {
+		return err
+	}
 	if err := m.API.Listen(); err != nil {
 		return fmt.Errorf("http-addr %s: %w", c.HTTPAddr, err)
 	}
