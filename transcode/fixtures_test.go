@@ -68,6 +68,9 @@ var fixtures = map[string]string{
 	// HEVC in MOV as iPhones write it.
 	"hevc.mov": "-f lavfi -i testsrc=size=320x240:rate=30:duration=1 " + fmt.Sprintf(tone, "1") +
 		" -c:v libx265 -preset ultrafast -x265-params log-level=error -tag:v hvc1 -pix_fmt yuv420p " + aac + " -shortest",
+	// iPhone HDR: 10-bit HEVC with the HLG transfer and BT.2020 colors.
+	"hdr.mov": "-f lavfi -i testsrc=size=320x240:rate=30:duration=1 -c:v libx265 -preset ultrafast -x265-params log-level=error" +
+		" -pix_fmt yuv420p10le -color_primaries bt2020 -color_trc arib-std-b67 -colorspace bt2020nc -tag:v hvc1",
 	// VP9 + Opus in WebM as browsers record.
 	"vp9.webm": "-f lavfi -i testsrc=size=320x240:rate=30:duration=1 " + fmt.Sprintf(tone, "1") +
 		" -c:v libvpx-vp9 -deadline realtime -cpu-used 8 -b:v 200k -pix_fmt yuv420p -c:a libopus -shortest",

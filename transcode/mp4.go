@@ -22,7 +22,7 @@ const (
 
 // NeedsTranscode reports whether the video described by info must be
 // re-encoded to play everywhere. It is false when the file is already what
-// MP4 would write: H.264 in 8-bit 4:2:0, with AAC audio or none, in an MP4
+// MP4 would write: H.264 in 8-bit 4:2:0 SDR, with AAC audio or none, in an MP4
 // or MOV container with faststart, whose short side is at most 720 pixels
 // (so 1280×720 and 720×1280 pass, 1920×1080 does not). Audio-only files
 // need no video transcode and report false.
@@ -32,7 +32,7 @@ func NeedsTranscode(info *Info) bool {
 	}
 	okAudio := !info.HasAudio || info.AudioCodec == "aac"
 	okContainer := info.Container == "mp4" || info.Container == "mov"
-	okPixels := info.PixelFormat == "yuv420p" || info.PixelFormat == "yuvj420p"
+	okPixels := (info.PixelFormat == "yuv420p" || info.PixelFormat == "yuvj420p") && !info.HDR
 	return !(info.VideoCodec == "h264" && okAudio && okContainer && okPixels &&
 		info.Short() <= MP4Short && info.FastStart)
 }
@@ -54,7 +54,7 @@ func MP4Size(info *Info) (w, h int) {
 
 // MP4 transcodes the video at path to dst: H.264 (libx264, preset veryfast,
 // CRF 23, yuv420p) with AAC audio when the original has sound, faststart,
-// turned upright, sized by MP4Size, at most 60 fps. Metadata (location,
+// turned upright, HDR tone-mapped to SDR, sized by MP4Size, at most 60 fps. Metadata (location,
 // device, dates) is dropped: the variant is served to other people. info
 // may be nil, in which case the file is probed first. A file without video
 // is EINVALID; one longer than MaxDuration is ETOOLARGE.
@@ -81,10 +81,12 @@ func (c Config) MP4(ctx context.Context, path, dst string, info *Info) error {
 		"-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn",
 		"-map_metadata", "-1", "-map_chapters", "-1",
 		// Autorotation happens before this filter, so w×h is the upright size.
-		"-vf", fmt.Sprintf("scale=%d:%d,setsar=1", w, h), "-filter_threads", threads,
+		"-vf", videoFilter(info, fmt.Sprintf("scale=%d:%d,setsar=1", w, h)), "-filter_threads", threads,
 		"-fpsmax", mp4MaxFPS,
 		"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-		"-profile:v", "high", "-c:a", "aac", "-b:a", "128k",
+		"-profile:v", "high", "-c:a", "aac", "-b:a", "128k")
+	args = append(args, colorArgs(info)...)
+	args = append(args,
 		// Some phone files interleave audio sparsely; let the muxer wait.
 		"-max_muxing_queue_size", "1024",
 		"-movflags", "+faststart", "-threads", threads, "-f", "mp4", "file:"+dst)

@@ -19,6 +19,7 @@ func TestMP4(t *testing.T) {
 		{"portrait.mp4", 240, 320, false}, // turned upright, no rotation left
 		{"hevc.mov", 320, 240, true},
 		{"vp9.webm", 320, 240, true}, // Opus becomes AAC
+		{"hdr.mov", 320, 240, false}, // tone-mapped to SDR 8-bit
 		{"slow.mp4", 640, 360, true}, // only the faststart was missing
 	}
 	for _, tt := range tests {
@@ -54,13 +55,18 @@ func TestMP4(t *testing.T) {
 			if NeedsTranscode(out) {
 				t.Errorf("the output itself needs a transcode: %+v", out)
 			}
-			// Where the video was filmed stays with the original.
-			tags, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "flat", dst).Output()
+			tags, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format_tags:stream=color_transfer",
+				"-of", "flat", dst).Output()
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Where the video was filmed stays with the original.
 			if strings.Contains(string(tags), "location") || strings.Contains(string(tags), "37.7858") {
 				t.Errorf("output keeps the location: %s", tags)
+			}
+			// HDR input comes out labelled (and mapped to) SDR BT.709.
+			if in.HDR && !strings.Contains(string(tags), `color_transfer="bt709"`) {
+				t.Errorf("HDR output is not BT.709: %s", tags)
 			}
 		})
 	}
@@ -133,6 +139,7 @@ func TestNeedsTranscode(t *testing.T) {
 		{"hevc", func(i *Info) { i.VideoCodec = "hevc" }, true},
 		{"opus", func(i *Info) { i.AudioCodec = "opus" }, true},
 		{"10-bit", func(i *Info) { i.PixelFormat = "yuv420p10le" }, true},
+		{"HDR", func(i *Info) { i.HDR = true }, true},
 		{"webm", func(i *Info) { i.Container = "webm" }, true},
 	}
 	for _, tt := range tests {

@@ -24,9 +24,10 @@ const (
 )
 
 // Poster writes a JPEG of the frame near 1 s of the video at path (the first
-// frame of clips shorter than 1.5 s) to dst, turned upright and scaled to fit
-// within PosterMax×PosterMax without enlarging. info may be nil, in which case
-// the file is probed first. A file without video is EINVALID.
+// frame of clips shorter than 1.5 s) to dst, turned upright, HDR mapped to
+// SDR, and scaled to fit within PosterMax×PosterMax without enlarging. info
+// may be nil, in which case the file is probed first. A file without video
+// is EINVALID.
 //
 // Posters are wanted quickly: callers pass a context with a deadline of
 // seconds rather than the Config's Timeout meant for transcodes.
@@ -43,11 +44,11 @@ func (c Config) Poster(ctx context.Context, path, dst string, info *Info) error 
 	}
 
 	at := posterTime(info.DurationMS)
-	err := c.posterAt(ctx, path, dst, at)
+	err := c.posterAt(ctx, path, dst, info, at)
 	if err == nil && at > 0 && empty(dst) {
 		// Durations lie (edit lists, damaged tails): the seek found no
 		// frame, so fall back to the first one.
-		err = c.posterAt(ctx, path, dst, 0)
+		err = c.posterAt(ctx, path, dst, info, 0)
 	}
 	if err != nil {
 		os.Remove(dst)
@@ -72,8 +73,9 @@ func posterTime(durationMS int64) time.Duration {
 // input (-ss ahead of -i) jumps to the keyframe before at and decodes only
 // from there, which keeps posters of long videos cheap; ffmpeg then drops
 // the frames before at, so the frame is exact. ffmpeg turns frames upright
-// by itself (autorotation is on by default), before our scale filter.
-func (c Config) posterAt(ctx context.Context, path, dst string, at time.Duration) error {
+// by itself (autorotation is on by default), before our scale filter; HDR
+// is tone-mapped as in MP4.
+func (c Config) posterAt(ctx context.Context, path, dst string, info *Info, at time.Duration) error {
 	args := []string{"-nostdin", "-hide_banner", "-v", "error", "-y"}
 	if at > 0 {
 		args = append(args, "-ss", strconv.FormatFloat(at.Seconds(), 'f', 3, 64))
@@ -82,7 +84,9 @@ func (c Config) posterAt(ctx context.Context, path, dst string, at time.Duration
 	fit := fmt.Sprintf("scale=w='min(iw,%d)':h='min(ih,%d)':force_original_aspect_ratio=decrease", PosterMax, PosterMax)
 	args = append(args,
 		"-map", "0:v:0", "-an", "-sn", "-dn", "-map_metadata", "-1",
-		"-frames:v", "1", "-vf", fit, "-filter_threads", strconv.Itoa(c.Threads),
+		"-frames:v", "1", "-vf", videoFilter(info, fit), "-filter_threads", strconv.Itoa(c.Threads))
+	args = append(args, colorArgs(info)...)
+	args = append(args,
 		// yuvj420p is full-range 4:2:0, what JPEG decoders expect.
 		"-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-q:v", "3",
 		"-threads", strconv.Itoa(c.Threads), "-f", "image2", "-update", "1", "file:"+dst)

@@ -35,6 +35,7 @@ func TestPoster(t *testing.T) {
 			{20, 300}: {255, 255, 255}, {20, 20}: {0, 0, 0}, {220, 20}: {0, 0, 0}, {220, 300}: {0, 0, 0}}},
 		{file: "hevc.mov", w: 320, h: 240},
 		{file: "vp9.webm", w: 320, h: 240},
+		{file: "hdr.mov", w: 320, h: 240},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

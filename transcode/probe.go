@@ -33,6 +33,10 @@ type Info struct {
 	// 8-bit 4:2:0 H.264 and little else.
 	PixelFormat string
 
+	// HDR reports a PQ or HLG transfer (iPhone video since the 12): MP4
+	// and Poster tone-map it to SDR.
+	HDR bool
+
 	// Container is "mp4", "mov", "m4a", "3gp", "webm", "matroska", or
 	// ffprobe's name for any other format.
 	Container string
@@ -56,6 +60,7 @@ type ffprobeOutput struct {
 		Width       int               `json:"width"`
 		Height      int               `json:"height"`
 		PixFmt      string            `json:"pix_fmt"`
+		Transfer    string            `json:"color_transfer"`
 		Duration    string            `json:"duration"`
 		Tags        map[string]string `json:"tags"`
 		Disposition map[string]int    `json:"disposition"`
@@ -135,6 +140,7 @@ func (c Config) parseProbe(p *ffprobeOutput) (*Info, error) {
 				return nil, courier.Errorf(courier.ETOOLARGE, "The video frame is %dx%d, larger than the %d pixels allowed.", s.Width, s.Height, c.MaxPixels)
 			}
 			info.HasVideo, info.VideoCodec, info.PixelFormat = true, s.CodecName, s.PixFmt
+			info.HDR = hdrTransfers[s.Transfer]
 			info.Width, info.Height = s.Width, s.Height
 			info.Rotation = rotation(s.SideData, s.Tags["rotate"])
 			if info.Rotation == 90 || info.Rotation == 270 {

@@ -23,6 +23,8 @@ func TestProbe(t *testing.T) {
 			PixelFormat: "yuv420p", Container: "mp4", HasVideo: true}},
 		{"hevc.mov", Info{DurationMS: 1000, Width: 320, Height: 240, VideoCodec: "hevc", AudioCodec: "aac",
 			PixelFormat: "yuv420p", Container: "mov", HasVideo: true, HasAudio: true}},
+		{"hdr.mov", Info{DurationMS: 1000, Width: 320, Height: 240, VideoCodec: "hevc", PixelFormat: "yuv420p10le",
+			HDR: true, Container: "mov", HasVideo: true}},
 		{"vp9.webm", Info{DurationMS: 1000, Width: 320, Height: 240, VideoCodec: "vp9", AudioCodec: "opus",
 			PixelFormat: "yuv420p", Container: "webm", HasVideo: true, HasAudio: true}},
 		{"short.mp4", Info{DurationMS: 500, Width: 160, Height: 120, VideoCodec: "h264",
