@@ -80,6 +80,9 @@ var fixtures = map[string]string{
 	"slow.mp4": "-f lavfi -i testsrc=size=640x360:rate=30:duration=1 " + fmt.Sprintf(tone, "1") + " " + x264 + " " + aac + " -shortest",
 	// Audio only.
 	"audio.m4a": fmt.Sprintf(tone, "2") + " " + aac,
+	// A song with its cover art, which ffprobe lists as a video stream.
+	"cover.mp3": fmt.Sprintf(tone, "1") + " -f lavfi -i color=red:size=64x64:duration=0.04 -map 0:a -map 1:v" +
+		" -c:a libmp3lame -c:v mjpeg -frames:v 1 -disposition:v attached_pic -id3v2_version 3",
 }
 
 // fixture returns the path of the named clip, generating it on first use.

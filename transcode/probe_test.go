@@ -34,6 +34,8 @@ func TestProbe(t *testing.T) {
 		{"slow.mp4", Info{DurationMS: 1000, Width: 640, Height: 360, VideoCodec: "h264", AudioCodec: "aac",
 			PixelFormat: "yuv420p", Container: "mp4", HasVideo: true, HasAudio: true}},
 		{"audio.m4a", Info{DurationMS: 2000, AudioCodec: "aac", Container: "m4a", HasAudio: true}},
+		// Cover art is no video: nothing to make a poster of or transcode.
+		{"cover.mp3", Info{DurationMS: 1045, AudioCodec: "mp3", Container: "mp3", HasAudio: true}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
