@@ -76,4 +76,20 @@ type ConversationService interface {
 	RemoveMember(ctx context.Context, userID, conversationID, memberID string) error
 	// MemberIDs lists the current members' user IDs, for fan-out.
 	MemberIDs(ctx context.Context, conversationID string) ([]string, error)
+	// Heads lists every conversation the user belongs or belonged to with
+	// the newest seq they may read, for sync: compare with a device's
+	// cursors and fetch the difference with MessageStore.Messages.
+	Heads(ctx context.Context, userID string) ([]ConversationHead, error)
+}
+
+// ConversationHead is where one conversation stands for one user.
+type ConversationHead struct {
+	ConversationID string `json:"conversation_id"`
+	// LastSeq is the newest seq the user may read: the conversation's
+	// last seq, or for a former member the last seq at their removal.
+	LastSeq      int64 `json:"last_seq"`
+	DeliveredSeq int64 `json:"delivered_seq"`
+	ReadSeq      int64 `json:"read_seq"`
+	// Removed is set when the user is no longer a member.
+	Removed bool `json:"removed,omitempty"`
 }
