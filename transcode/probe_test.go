@@ -2,6 +2,7 @@ package transcode
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os/exec"
 	"strings"
@@ -160,4 +161,43 @@ func TestTransientErrors(t *testing.T) {
 			t.Fatalf("err = %v, want exec.ErrNotFound with code %q", err, courier.EINTERNAL)
 		}
 	})
+}
+
+// parseProbe on ffprobe output as other files produce it: an iPhone
+// portrait video (display matrix -90), an old Android one (rotate tag).
+func TestParseProbeRotation(t *testing.T) {
+	tests := []struct {
+		name, stream string
+		rotation     int
+		w, h         int
+	}{
+		{"iphone portrait", `"side_data_list":[{"side_data_type":"Display Matrix","rotation":-90}]`, 90, 1080, 1920},
+		{"upside down", `"side_data_list":[{"rotation":180}]`, 180, 1920, 1080},
+		{"counterclockwise", `"side_data_list":[{"rotation":90}]`, 270, 1080, 1920},
+		{"rotate tag", `"tags":{"rotate":"90"}`, 90, 1080, 1920},
+		{"matrix wins over tag", `"tags":{"rotate":"90"},"side_data_list":[{"rotation":0}]`, 0, 1920, 1080},
+		{"rounded to a quarter turn", `"side_data_list":[{"rotation":-89.5}]`, 90, 1080, 1920},
+		{"other side data", `"side_data_list":[{"side_data_type":"Spherical Mapping"}]`, 0, 1920, 1080},
+		{"none", `"tags":{}`, 0, 1920, 1080},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			js := `{"streams":[{"codec_type":"video","codec_name":"hevc","width":1920,"height":1080,` + tt.stream + `}],` +
+				`"format":{"format_name":"mov,mp4,m4a,3gp,3g2,mj2","duration":"3.5","tags":{"major_brand":"qt  "}}}`
+			var p ffprobeOutput
+			if err := json.Unmarshal([]byte(js), &p); err != nil {
+				t.Fatal(err)
+			}
+			info, err := Config{}.withDefaults().parseProbe(&p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Rotation != tt.rotation || info.Width != tt.w || info.Height != tt.h {
+				t.Errorf("rotation %d, %dx%d; want %d, %dx%d", info.Rotation, info.Width, info.Height, tt.rotation, tt.w, tt.h)
+			}
+			if info.Container != "mov" || info.DurationMS != 3500 {
+				t.Errorf("container %q duration %d, want mov 3500", info.Container, info.DurationMS)
+			}
+		})
+	}
 }
