@@ -1,0 +1,257 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/messaging"
+)
+
+// EventBus is a messaging.Bus on Redis pub/sub. Each node holds ONE pub/sub
+// connection; a topic's channel is subscribed while at least one local
+// socket wants it (reference-counted here) and unsubscribed after the last
+// one leaves. Publishers resolve membership and publish to each member's
+// topic, so no per-conversation subscription ever exists.
+//
+// Redis pub/sub is fire-and-forget: events published while the connection
+// is down are lost. When go-redis reconnects and resubscribes, the bus
+// delivers messaging.EventResync on every topic, and clients resync.
+type EventBus struct {
+	rdb    goredis.UniversalClient
+	prefix string
+	logger *slog.Logger
+	ps     *goredis.PubSub
+
+	mu       sync.Mutex
+	refs     map[string]int           // topic → local references
+	expected map[string]int           // channel → our SUBSCRIBEs not yet confirmed
+	barriers map[string]chan struct{} // ping payload → waiter
+	handler  func(topic string, e courier.Event)
+
+	seq    atomic.Int64
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+var (
+	_ messaging.Bus          = (*EventBus)(nil)
+	_ courier.EventPublisher = (*EventBus)(nil)
+)
+
+// Config configures an EventBus.
+type Config struct {
+	// Prefix of every channel and key. Default "courier:".
+	Prefix string
+	// Logger for connection trouble. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// receiveTimeout is how long the receive loop waits before it pings the
+// connection to find out whether it is still alive.
+const receiveTimeout = 30 * time.Second
+
+// NewEventBus starts the node's pub/sub connection. Publish-only users
+// (workers) may create one too: it subscribes to nothing.
+func NewEventBus(rdb goredis.UniversalClient, cfg Config) *EventBus {
+	if cfg.Prefix == "" {
+		cfg.Prefix = "courier:"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	b := &EventBus{
+		rdb: rdb, prefix: cfg.Prefix + "ev:", logger: cfg.Logger,
+		ps:       rdb.Subscribe(ctx),
+		refs:     map[string]int{},
+		expected: map[string]int{},
+		barriers: map[string]chan struct{}{},
+		cancel:   cancel,
+		done:     make(chan struct{}),
+	}
+	go b.receive(ctx)
+	return b
+}
+
+// Handle sets the function receiving every event on this node's topics.
+func (b *EventBus) Handle(h func(topic string, e courier.Event)) {
+	b.mu.Lock()
+	b.handler = h
+	b.mu.Unlock()
+}
+
+// Publish sends e to each user's topic in one pipeline.
+func (b *EventBus) Publish(ctx context.Context, userIDs []string, e courier.Event) error {
+	if len(userIDs) == 0 {
+		return nil
+	}
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	pipe := b.rdb.Pipeline()
+	for _, id := range userIDs {
+		pipe.Publish(ctx, b.prefix+messaging.UserTopic(id), payload)
+	}
+	_, err = pipe.Exec(ctx)
+	return err
+}
+
+// PublishTopic sends e to one topic.
+func (b *EventBus) PublishTopic(ctx context.Context, topic string, e courier.Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	return b.rdb.Publish(ctx, b.prefix+topic, payload).Err()
+}
+
+// Subscribe takes a reference on topic; the first one subscribes the
+// channel. It returns after Redis has processed the SUBSCRIBE: a PING sent
+// behind it on the same connection has come back.
+func (b *EventBus) Subscribe(ctx context.Context, topic string) error {
+	ch := b.prefix + topic
+	b.mu.Lock()
+	b.refs[topic]++
+	if b.refs[topic] == 1 {
+		b.expected[ch]++
+		// Sent under b.mu so SUBSCRIBE and UNSUBSCRIBE of one channel
+		// reach Redis in the order the references changed.
+		if err := b.ps.Subscribe(ctx, ch); err != nil {
+			b.release(topic)
+			b.mu.Unlock()
+			return err
+		}
+	}
+	b.mu.Unlock()
+	if err := b.barrier(ctx); err != nil {
+		b.Unsubscribe(topic)
+		return err
+	}
+	return nil
+}
+
+// barrier waits until everything sent on the pub/sub connection so far has
+// been processed by Redis.
+func (b *EventBus) barrier(ctx context.Context) error {
+	payload := "b" + strconv.FormatInt(b.seq.Add(1), 10)
+	done := make(chan struct{})
+	b.mu.Lock()
+	b.barriers[payload] = done
+	b.mu.Unlock()
+	defer func() {
+		b.mu.Lock()
+		delete(b.barriers, payload)
+		b.mu.Unlock()
+	}()
+	if err := b.ps.Ping(ctx, payload); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return courier.Errorf(courier.EUNAVAILABLE, "event bus subscription not confirmed: %v", ctx.Err())
+	}
+}
+
+// Unsubscribe drops a reference; the last one unsubscribes the channel.
+func (b *EventBus) Unsubscribe(topic string) {
+	b.mu.Lock()
+	b.release(topic)
+	b.mu.Unlock()
+}
+
+func (b *EventBus) release(topic string) {
+	if b.refs[topic]--; b.refs[topic] > 0 {
+		return
+	}
+	delete(b.refs, topic)
+	if err := b.ps.Unsubscribe(context.Background(), b.prefix+topic); err != nil {
+		b.logger.Warn("event bus: unsubscribe", "topic", topic, "err", err)
+	}
+}
+
+// receive reads the pub/sub connection until Close.
+func (b *EventBus) receive(ctx context.Context) {
+	defer close(b.done)
+	for {
+		msg, err := b.ps.ReceiveTimeout(ctx, receiveTimeout)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var nerr net.Error
+			if errors.As(err, &nerr) && nerr.Timeout() {
+				b.ps.Ping(ctx) // a dead connection fails here and reconnects
+				continue
+			}
+			b.logger.Warn("event bus: receive", "err", err)
+			select {
+			case <-time.After(200 * time.Millisecond):
+			case <-ctx.Done():
+				return
+			}
+			continue
+		}
+		switch m := msg.(type) {
+		case *goredis.Message:
+			var e courier.Event
+			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+				b.logger.Warn("event bus: bad payload", "channel", m.Channel, "err", err)
+				continue
+			}
+			b.deliver(m.Channel, e)
+		case *goredis.Subscription:
+			if m.Kind != "subscribe" {
+				continue
+			}
+			b.mu.Lock()
+			resubscribed := b.expected[m.Channel] == 0
+			if !resubscribed {
+				b.expected[m.Channel]--
+			}
+			b.mu.Unlock()
+			if resubscribed {
+				// go-redis reconnected: events may have been lost meanwhile.
+				b.deliver(m.Channel, courier.Event{Type: messaging.EventResync})
+			}
+		case *goredis.Pong:
+			b.mu.Lock()
+			if done, ok := b.barriers[m.Payload]; ok {
+				close(done)
+				delete(b.barriers, m.Payload)
+			}
+			b.mu.Unlock()
+		}
+	}
+}
+
+func (b *EventBus) deliver(channel string, e courier.Event) {
+	b.mu.Lock()
+	h := b.handler
+	b.mu.Unlock()
+	if h != nil && len(channel) > len(b.prefix) {
+		h(channel[len(b.prefix):], e)
+	}
+}
+
+// Close stops the receive loop and closes the pub/sub connection.
+func (b *EventBus) Close() error {
+	b.cancel()
+	err := b.ps.Close()
+	<-b.done
+	return err
+}

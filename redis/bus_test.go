@@ -1,0 +1,128 @@
+package redis_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/testenv"
+	"github.com/courier-chat/courier/messaging"
+	"github.com/courier-chat/courier/redis"
+)
+
+// collect returns a handler recording events per topic on a channel.
+func collect() (func(string, courier.Event), chan [2]string) {
+	ch := make(chan [2]string, 100)
+	return func(topic string, e courier.Event) { ch <- [2]string{topic, e.Type} }, ch
+}
+
+func expect(t *testing.T, ch chan [2]string, topic, typ string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if got != [2]string{topic, typ} {
+			t.Fatalf("got %v, want %s %s", got, topic, typ)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatalf("no event %s on %s", typ, topic)
+	}
+}
+
+func expectNothing(t *testing.T, ch chan [2]string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		t.Fatalf("unexpected event %v", got)
+	case <-time.After(200 * time.Millisecond):
+	}
+}
+
+func TestEventBus_AcrossNodesWithReferenceCounts(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	a := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	t.Cleanup(func() { a.Close(); b.Close() })
+	ha, cha := collect()
+	hb, chb := collect()
+	a.Handle(ha)
+	b.Handle(hb)
+
+	// Two sockets of alice on node B: one subscription, two references.
+	for range 2 {
+		if err := b.Subscribe(ctx, messaging.UserTopic("alice")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Subscribe has returned, so a publish right now must arrive.
+	a.Publish(ctx, []string{"alice", "bob"}, courier.Event{Type: "message", Data: json.RawMessage(`{"seq":1}`)})
+	expect(t, chb, "u:alice", "message")
+	expectNothing(t, cha) // node A subscribed to nothing
+
+	b.Unsubscribe(messaging.UserTopic("alice"))
+	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
+	expect(t, chb, "u:alice", "message") // one reference left
+
+	b.Unsubscribe(messaging.UserTopic("alice"))
+	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
+	expectNothing(t, chb)
+
+	// Unsubscribe then subscribe again at once: the order holds.
+	b.Subscribe(ctx, messaging.PresenceTopic("bob"))
+	b.Unsubscribe(messaging.PresenceTopic("bob"))
+	b.Subscribe(ctx, messaging.PresenceTopic("bob"))
+	a.PublishTopic(ctx, messaging.PresenceTopic("bob"), courier.Event{Type: "presence"})
+	expect(t, chb, "p:bob", "presence")
+}
+
+func TestMemoryBus_SameContract(t *testing.T) {
+	broker := messaging.NewMemoryBroker()
+	a, b := broker.Node(), broker.Node()
+	hb, chb := collect()
+	b.Handle(hb)
+	ctx := context.Background()
+	b.Subscribe(ctx, messaging.UserTopic("alice"))
+	a.Publish(ctx, []string{"alice", "bob"}, courier.Event{Type: "message"})
+	expect(t, chb, "u:alice", "message")
+	b.Unsubscribe(messaging.UserTopic("alice"))
+	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
+	expectNothing(t, chb)
+}
+
+func TestPresence(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		p    messaging.Presence
+	}{
+		{"redis", redis.NewPresence(rdb, prefix)},
+		{"memory", messaging.NewMemoryPresence()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			u := courier.NewID()
+			if online, _, _ := p.Status(ctx, u); online {
+				t.Fatal("online before connecting")
+			}
+			p.Connect(ctx, u, "phone")
+			p.Connect(ctx, u, "tablet")
+			devs, err := p.OnlineDevices(ctx, []string{u, "nobody"})
+			if err != nil || !devs["phone"] || !devs["tablet"] || len(devs) != 2 {
+				t.Fatalf("online devices = %v, %v", devs, err)
+			}
+			if still, _ := p.Disconnect(ctx, u, "phone"); !still {
+				t.Fatal("tablet still connected: user should be online")
+			}
+			if still, _ := p.Disconnect(ctx, u, "tablet"); still {
+				t.Fatal("no device left: user should be offline")
+			}
+			online, seen, err := p.Status(ctx, u)
+			if err != nil || online || time.Since(seen) > 5*time.Second {
+				t.Fatalf("status = %v %v %v, want offline, seen just now", online, seen, err)
+			}
+		})
+	}
+}
