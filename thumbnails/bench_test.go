@@ -1,0 +1,122 @@
+package thumbnails
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"math"
+	"math/rand/v2"
+	"os"
+	"sync"
+	"testing"
+)
+
+// photo12MP is a 4000×3000 4:2:0 JPEG at quality 90 with smooth gradients,
+// edges and sensor-like noise, so that its entropy-coded size (about as
+// large as a phone's 12 MP photo) and decode cost resemble a real photo's.
+// COURIER_BENCH_JPEG names a real photo to use instead.
+var photo12MP = sync.OnceValue(func() []byte {
+	if p := os.Getenv("COURIER_BENCH_JPEG"); p != "" {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			panic(err)
+		}
+		return b
+	}
+	const w, h = 4000, 3000
+	img := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for y := range h {
+		for x := range w {
+			fx, fy := float64(x)/w, float64(y)/h
+			v := 128 + 60*math.Sin(fx*9+fy*4) + 30*math.Sin(fx*fy*70) + float64(rng.IntN(15))
+			if (x/250+y/250)%7 == 0 { // hard edges
+				v = 255 - v/2
+			}
+			img.Y[y*img.YStride+x] = uint8(max(0, min(255, v)))
+		}
+	}
+	for y := range h / 2 {
+		for x := range w / 2 {
+			fx, fy := float64(x)/(w/2), float64(y)/(h/2)
+			img.Cb[y*img.CStride+x] = uint8(128 + 40*math.Cos(fx*5) + float64(rng.IntN(5)))
+			img.Cr[y*img.CStride+x] = uint8(128 + 40*math.Sin(fy*6+fx) + float64(rng.IntN(5)))
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 90}); err != nil {
+		panic(err)
+	}
+	return buf.Bytes()
+})
+
+// BenchmarkProcess12MP is the benchmark: thumb + preview +
+// blurhash of a 12 MP JPEG. Per-stage means are reported as metrics.
+func BenchmarkProcess12MP(b *testing.B) {
+	data := photo12MP()
+	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
+	var sum Timings
+	for range b.N {
+		res, err := Process(context.Background(), bytes.NewReader(data), Limits{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum.Decode += res.Timings.Decode
+		sum.Resize += res.Timings.Resize
+		sum.Encode += res.Timings.Encode
+		sum.Blurhash += res.Timings.Blurhash
+	}
+	n := float64(b.N) * 1e6
+	b.ReportMetric(float64(sum.Decode)/n, "decode-ms/op")
+	b.ReportMetric(float64(sum.Resize)/n, "resize-ms/op")
+	b.ReportMetric(float64(sum.Encode)/n, "encode-ms/op")
+	b.ReportMetric(float64(sum.Blurhash)/n, "blurhash-ms/op")
+}
+
+// BenchmarkStages12MP times each stage of Process alone on the same photo.
+func BenchmarkStages12MP(b *testing.B) {
+	data := photo12MP()
+	img, _, err := decodeBytes(data, Limits{}.withDefaults())
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := img.Bounds()
+	pw, ph := fitSize(r.Dx(), r.Dy(), PreviewSize)
+	tw, th := fitSize(r.Dx(), r.Dy(), ThumbSize)
+	preview := scale(img, pw, ph)
+	thumb := scale(preview, tw, th)
+	b.Run("decode", func(b *testing.B) {
+		for range b.N {
+			if _, _, err := decodeBytes(data, Limits{}.withDefaults()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("resize-preview", func(b *testing.B) {
+		for range b.N {
+			scale(img, pw, ph)
+		}
+	})
+	b.Run("resize-thumb", func(b *testing.B) {
+		for range b.N {
+			scale(preview, tw, th)
+		}
+	})
+	b.Run("encode", func(b *testing.B) {
+		for range b.N {
+			if _, err := encode(preview, false, JPEGQuality); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := encode(thumb, false, JPEGQuality); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("blurhash", func(b *testing.B) {
+		for range b.N {
+			blurhash(thumb)
+		}
+	})
+}
