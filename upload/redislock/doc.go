@@ -47,6 +47,11 @@
 // time: a message lost to a reconnect, or an unlock that was really a lease
 // expiry, delays the handover by at most PollMax.
 //
+// tusd v2.9.1 reads the request body it must close on a release without
+// synchronization (tus/tusd#1192), with memorylocker as with this locker.
+// The race detector flags it, so the tests that interrupt PATCHes run
+// without -race; see tusd_contention_test.go.
+//
 // # Timeouts
 //
 // Lock waits until the context tusd passes it is done (tusd bounds it with
