@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -95,9 +96,24 @@ func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) error {
 	return nil
 }
 
+// canReadBlobSQL is the download rule as an SQL condition over a blob ID
+// and a user ID (placeholders or column names): the owner may read a blob,
+// and so may a member of a conversation holding a message that lists it as
+// an attachment — if the member may see that message, that is, it was sent
+// after they joined and not after they were removed. MessageStore.Send
+// applies the same rule to the attachments a sender lists.
+func canReadBlobSQL(blob, user string) string {
+	return fmt.Sprintf(`(EXISTS (SELECT 1 FROM blobs WHERE id = %[1]s AND owner_id = %[2]s)
+		OR EXISTS (SELECT 1 FROM message_attachments a JOIN conversation_members m
+			ON m.conversation_id = a.conversation_id AND m.user_id = %[2]s
+			WHERE a.blob_id = %[1]s AND a.seq > m.from_seq
+			AND (m.removed_seq IS NULL OR a.seq <= m.removed_seq)))`, blob, user)
+}
+
+var canReadBlobQuery = `SELECT ` + canReadBlobSQL("$1", "$2")
+
 func (s *BlobStore) CanReadBlob(ctx context.Context, userID, blobID string) (bool, error) {
 	var ok bool
-	err := s.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1 AND owner_id = $2)`,
-		blobID, userID).Scan(&ok)
+	err := s.db.QueryRow(ctx, canReadBlobQuery, blobID, userID).Scan(&ok)
 	return ok, err
 }

@@ -1,0 +1,265 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/courier-chat/courier"
+)
+
+var _ courier.MessageStore = (*MessageStore)(nil)
+
+// Limits of MessageStore beyond those of the root package.
+const (
+	MaxClientIDLen     = 64
+	DefaultHistoryPage = 100
+	MaxHistoryPage     = 200
+)
+
+// MessageConfig configures a MessageStore.
+type MessageConfig struct {
+	// MaxBatch is the most messages committed together in one transaction
+	// (group commit). 1 turns group commit off: every Send commits in its
+	// own transaction. Default 128.
+	MaxBatch int
+	// MaxWait is how long a committer that picked up a message lingers for
+	// more before committing. Under load batches fill while the previous
+	// commit runs, so this only adds latency when set. Default 0.
+	MaxWait time.Duration
+	// Committers is how many batches may commit at once, each on its own
+	// connection. Default 2.
+	Committers int
+}
+
+// MessageStore stores messages. Concurrent Sends, from any senders to any
+// conversations, are committed together by a few committer goroutines, so
+// one WAL flush serves many messages; each caller is answered only after
+// the transaction holding its message committed.
+type MessageStore struct {
+	db  *pgxpool.Pool
+	cfg MessageConfig
+
+	mu     sync.RWMutex // guards closed against sends on a closed queue
+	closed bool
+	queue  chan *pendingSend
+	wg     sync.WaitGroup
+}
+
+// NewMessageStore returns a MessageStore over db and starts its committers;
+// Close stops them.
+func NewMessageStore(db *pgxpool.Pool, cfg MessageConfig) *MessageStore {
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 128
+	}
+	if cfg.Committers <= 0 {
+		cfg.Committers = 2
+	}
+	s := &MessageStore{db: db, cfg: cfg}
+	if cfg.MaxBatch > 1 {
+		s.queue = make(chan *pendingSend, cfg.MaxBatch*cfg.Committers)
+		for range cfg.Committers {
+			s.wg.Add(1)
+			go s.committer()
+		}
+	}
+	return s
+}
+
+// Close stops accepting messages, commits those already queued, and waits
+// for the committers to finish.
+func (s *MessageStore) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		if s.queue != nil {
+			close(s.queue)
+		}
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
+	return nil
+}
+
+// Send validates the request and checks membership and attachments with
+// cheap reads, then hands the message to group commit and waits for the
+// commit. When ctx ends first, the message may still be committed: the
+// client resends with the same client ID and gets the original.
+func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
+	if err := validateSend(from, &req); err != nil {
+		return nil, false, err
+	}
+	if msg, err := s.precheck(ctx, from, &req); msg != nil || err != nil {
+		return msg, false, err
+	}
+	p := &pendingSend{from: from, req: req, done: make(chan sendResult, 1)}
+	if s.queue == nil {
+		s.commitAlone(p)
+	} else if err := s.enqueue(ctx, p); err != nil {
+		return nil, false, err
+	}
+	select {
+	case r := <-p.done:
+		return r.msg, r.created, r.err
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	}
+}
+
+func (s *MessageStore) enqueue(ctx context.Context, p *pendingSend) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return courier.Errorf(courier.EUNAVAILABLE, "message store is shutting down")
+	}
+	select {
+	case s.queue <- p:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func validateSend(from *courier.Device, req *courier.SendRequest) error {
+	switch {
+	case from == nil || from.ID == "" || from.UserID == "":
+		return courier.Errorf(courier.EUNAUTHORIZED, "no device")
+	case !validID(req.ConversationID):
+		return errConversationNotFound()
+	case req.ClientID == "" || len(req.ClientID) > MaxClientIDLen:
+		return courier.Errorf(courier.EINVALID, "client_id is required, at most %d bytes", MaxClientIDLen)
+	case len(req.Body) > courier.MaxMessageBody:
+		return courier.Errorf(courier.ETOOLARGE, "body is over %d bytes", courier.MaxMessageBody)
+	case len(req.Attachments) > courier.MaxAttachments:
+		return courier.Errorf(courier.ETOOLARGE, "at most %d attachments", courier.MaxAttachments)
+	case len(req.Body) == 0 && len(req.Attachments) == 0:
+		return courier.Errorf(courier.EINVALID, "a message needs a body or attachments")
+	}
+	// Attachments are a set: a repeated blob ID is stored once.
+	seen := make(map[string]bool, len(req.Attachments))
+	atts := make([]string, 0, len(req.Attachments))
+	for _, id := range req.Attachments {
+		if !validID(id) {
+			return courier.Errorf(courier.EFORBIDDEN, "attachment %q: no such blob, or not one you may share", id)
+		} else if !seen[id] {
+			seen[id] = true
+			atts = append(atts, id)
+		}
+	}
+	req.Attachments = atts
+	return nil
+}
+
+// precheck answers a resend with the original message, and refuses
+// non-members and attachments the sender may not read, in one round trip
+// and before the message takes a place in a batch.
+func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *courier.SendRequest) (*courier.Message, error) {
+	var member, dup bool
+	var forbidden []string
+	err := s.db.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4),
+		EXISTS (SELECT 1 FROM conversation_members
+			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
+		ARRAY(SELECT b FROM unnest($5::text[]) b WHERE NOT `+canReadBlobSQL("b", "$2")+`)`,
+		req.ConversationID, from.UserID, from.ID, req.ClientID, req.Attachments).Scan(&dup, &member, &forbidden)
+	switch {
+	case err != nil:
+		return nil, err
+	case dup:
+		return s.original(ctx, from, req)
+	case !member:
+		return nil, errConversationNotFound()
+	case len(forbidden) > 0:
+		return nil, courier.Errorf(courier.EFORBIDDEN, "attachment %q: no such blob, or not one you may share", forbidden[0])
+	}
+	return nil, nil
+}
+
+// original returns the message a resend repeats. A client ID reused for
+// another conversation is a client bug, refused rather than answered with
+// a message from elsewhere.
+func (s *MessageStore) original(ctx context.Context, from *courier.Device, req *courier.SendRequest) (*courier.Message, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE sender_device_id = $1 AND client_id = $2`, from.ID, req.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
+	if err != nil {
+		return nil, err
+	} else if m.ConversationID != req.ConversationID {
+		return nil, courier.Errorf(courier.ECONFLICT, "client_id %q was used for another conversation", req.ClientID)
+	}
+	return m, nil
+}
+
+const messageColumns = `conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at`
+
+func scanMessage(row pgx.CollectableRow) (*courier.Message, error) {
+	m := &courier.Message{}
+	err := row.Scan(&m.ConversationID, &m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body,
+		&m.Attachments, &m.CreatedAt)
+	if len(m.Attachments) == 0 {
+		m.Attachments = nil
+	}
+	return m, err
+}
+
+// Messages reads history. With only before given it returns the newest
+// messages below it (scrolling back); otherwise the oldest after after
+// (catching up). Either way ascending. A member sees messages sent after
+// they joined; a former member only those up to their removal.
+func (s *MessageStore) Messages(ctx context.Context, userID, conversationID string, after, before int64, limit int) ([]*courier.Message, error) {
+	if after < 0 || before < 0 {
+		return nil, courier.Errorf(courier.EINVALID, "after and before must not be negative")
+	}
+	if !validID(conversationID) {
+		return nil, errConversationNotFound()
+	}
+	if limit <= 0 {
+		limit = DefaultHistoryPage
+	} else if limit > MaxHistoryPage {
+		limit = MaxHistoryPage
+	}
+	var from int64
+	var until *int64
+	err := s.db.QueryRow(ctx, `SELECT from_seq, removed_seq FROM conversation_members
+		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID).Scan(&from, &until)
+	if noRows(err) {
+		return nil, errConversationNotFound()
+	} else if err != nil {
+		return nil, err
+	}
+	lo, hi := max(after, from), int64(1<<62)
+	if before > 0 {
+		hi = before - 1
+	}
+	if until != nil {
+		hi = min(hi, *until)
+	}
+	if lo >= hi {
+		return []*courier.Message{}, nil
+	}
+	order := "ASC"
+	if after == 0 && before > 0 {
+		order = "DESC"
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+messageColumns+` FROM messages
+		WHERE conversation_id = $1 AND seq > $2 AND seq <= $3 ORDER BY seq `+order+` LIMIT $4`,
+		conversationID, lo, hi, limit)
+	if err != nil {
+		return nil, err
+	}
+	msgs, err := pgx.CollectRows(rows, scanMessage)
+	if err != nil {
+		return nil, err
+	}
+	if order == "DESC" {
+		slices.Reverse(msgs)
+	}
+	return msgs, nil
+}

@@ -1,0 +1,210 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/courier-chat/courier"
+)
+
+// pendingSend is one Send waiting for its batch to commit.
+type pendingSend struct {
+	from *courier.Device
+	req  courier.SendRequest
+	done chan sendResult // buffered: a committer never blocks on a caller
+}
+
+type sendResult struct {
+	msg     *courier.Message
+	created bool
+	err     error
+}
+
+// commitTimeout bounds one batch transaction. It does not come from any
+// caller's context: a caller giving up must not fail the others' messages.
+const commitTimeout = 30 * time.Second
+
+// lockConversationsSQL takes the row locks of every conversation in a batch
+// in ID order, so two batches (on this node or another) never deadlock, and
+// so each insert below takes its snapshot after the lock: a member removed
+// before that is seen as removed.
+const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`
+
+// insertMessageSQL bumps the conversation's seq and inserts the message in
+// one statement, so both happen or neither. The bump is skipped (no row
+// comes back) when the sender is no longer a member or the (device, client
+// ID) pair exists already; the caller then learns which. Attachments get
+// their rows for the download rule, and the sender's own watermarks move to
+// the new message: sending marks the conversation read up to it.
+// clock_timestamp() is read after the row lock, so timestamps follow seqs.
+const insertMessageSQL = `WITH bump AS (
+	UPDATE conversations SET last_seq = last_seq + 1, last_sender_id = $2,
+		last_message_at = clock_timestamp(), last_attachments = cardinality($6::text[])
+	WHERE id = $1
+		AND EXISTS (SELECT 1 FROM conversation_members
+			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL)
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4)
+	RETURNING last_seq, last_message_at
+), msg AS (
+	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at)
+	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at FROM bump
+	RETURNING seq, created_at
+), att AS (
+	INSERT INTO message_attachments (blob_id, conversation_id, seq)
+	SELECT b, $1, msg.seq FROM msg, unnest($6::text[]) b
+), me AS (
+	UPDATE conversation_members SET delivered_seq = GREATEST(delivered_seq, msg.seq),
+		read_seq = GREATEST(read_seq, msg.seq)
+	FROM msg WHERE conversation_id = $1 AND user_id = $2
+)
+SELECT seq, created_at FROM msg`
+
+// committer takes the first waiting message, drains whatever else is
+// queued (up to MaxBatch), and commits them together. While it commits,
+// new messages queue up for the next batch: the busier the store, the
+// larger the batches.
+func (s *MessageStore) committer() {
+	defer s.wg.Done()
+	for p := range s.queue {
+		s.commit(s.fill([]*pendingSend{p}))
+	}
+}
+
+func (s *MessageStore) fill(batch []*pendingSend) []*pendingSend {
+	var linger <-chan time.Time
+	if s.cfg.MaxWait > 0 {
+		t := time.NewTimer(s.cfg.MaxWait)
+		defer t.Stop()
+		linger = t.C
+	}
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case p, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+			continue
+		default:
+		}
+		if linger == nil {
+			return batch
+		}
+		select {
+		case p, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, p)
+		case <-linger:
+			return batch
+		}
+	}
+	return batch
+}
+
+// commit commits batch and answers every caller. When the transaction
+// fails (a concurrent resend of the same client ID on another node, a
+// deadlock, a lost connection), no message of it was stored: the batch is
+// split in halves and each retried, down to single messages, so one bad
+// message costs the others only a retry and every caller gets its own
+// correct answer.
+func (s *MessageStore) commit(batch []*pendingSend) {
+	ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+	defer cancel()
+	results, err := s.commitBatch(ctx, batch)
+	if err != nil && len(batch) > 1 {
+		half := len(batch) / 2
+		s.commit(batch[:half])
+		s.commit(batch[half:])
+		return
+	}
+	for attempt := 1; err != nil && retryable(err) && attempt < 3; attempt++ {
+		results, err = s.commitBatch(ctx, batch)
+	}
+	for i, p := range batch {
+		if err != nil {
+			p.done <- sendResult{err: err}
+		} else {
+			p.done <- results[i]
+		}
+	}
+}
+
+// commitAlone commits one message in its own transaction (group commit off).
+func (s *MessageStore) commitAlone(p *pendingSend) { s.commit([]*pendingSend{p}) }
+
+// retryable reports errors after which the same transaction may succeed:
+// a unique violation from a concurrent resend (the retry finds the
+// original), a deadlock, a serialization failure.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "23505" || pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// commitBatch runs the batch as one pipelined implicit transaction: one
+// round trip and one WAL flush for all its messages. Results are read as
+// they come, but returned only after Close has seen the commit succeed.
+func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([]sendResult, error) {
+	convs := make([]string, 0, len(batch))
+	for _, p := range batch {
+		convs = append(convs, p.req.ConversationID)
+	}
+	slices.Sort(convs)
+	convs = slices.Compact(convs)
+
+	b := &pgx.Batch{}
+	b.Queue(lockConversationsSQL, convs)
+	for _, p := range batch {
+		body, atts := p.req.Body, p.req.Attachments
+		if body == nil {
+			body = []byte{}
+		}
+		if atts == nil {
+			atts = []string{}
+		}
+		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts)
+	}
+	br := s.db.SendBatch(ctx, b)
+	results := make([]sendResult, len(batch))
+	var unresolved []int
+	_, err := br.Exec()
+	for i := 0; err == nil && i < len(batch); i++ {
+		p := batch[i]
+		m := &courier.Message{ConversationID: p.req.ConversationID, SenderID: p.from.UserID,
+			SenderDeviceID: p.from.ID, ClientID: p.req.ClientID, Body: p.req.Body, Attachments: p.req.Attachments}
+		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt)
+		if noRows(err) {
+			err = nil
+			unresolved = append(unresolved, i)
+		} else if err == nil {
+			results[i] = sendResult{msg: m, created: true}
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range unresolved {
+		results[i] = s.resolve(ctx, batch[i])
+	}
+	return results, nil
+}
+
+// resolve answers a message whose insert did not happen: its (device,
+// client ID) was stored already (earlier, or earlier in the same batch), or
+// the sender was removed between the precheck and the commit.
+func (s *MessageStore) resolve(ctx context.Context, p *pendingSend) sendResult {
+	m, err := s.original(ctx, p.from, &p.req)
+	if noRows(err) {
+		return sendResult{err: errConversationNotFound()}
+	}
+	return sendResult{msg: m, err: err}
+}
