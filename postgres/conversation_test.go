@@ -127,7 +127,7 @@ func TestGroupLimits(t *testing.T) {
 	_, err = e.convs.CreateGroup(ctx, u[1].UserID, "big", []string{u[2].UserID, u[3].UserID, u[4].UserID})
 	wantCode(t, err, courier.ECONFLICT) // 4 members
 	_, err = e.convs.CreateGroup(ctx, u[3].UserID, "name", []string{u[1].UserID})
-	wantCode(t, err, "") // u[1] reaches 2 groups
+	wantCode(t, err, "")                                                                              // u[1] reaches 2 groups
 	wantCode(t, e.convs.AddMembers(ctx, u[0].UserID, g.ID, []string{u[1].UserID}), courier.ECONFLICT) // u[1] is full
 	wantCode(t, e.convs.AddMembers(ctx, u[0].UserID, g.ID, []string{u[3].UserID, u[4].UserID}), courier.ECONFLICT)
 	wantCode(t, e.convs.AddMembers(ctx, u[0].UserID, g.ID, []string{u[4].UserID}), "")
