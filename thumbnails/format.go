@@ -37,6 +37,12 @@ func ContentType(format string) string {
 	return ""
 }
 
+// Sniff names the photo format of a file from its first bytes (32 are
+// enough), or returns "" for anything this package cannot decode. The media
+// worker uses it to tell photos from other files whatever the uploader
+// declared.
+func Sniff(head []byte) string { return sniff(head) }
+
 // sniff names the format from the first bytes (at least 32 are useful).
 // We sniff ourselves rather than trust image.RegisterFormat, because the
 // HEIC decoder registers only the "heic" brand while phones and cameras
