@@ -1,0 +1,156 @@
+package messaging
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/courier-chat/courier"
+)
+
+// Keepalive and write timing, as in gorilla's chat example: the server
+// pings every pingPeriod and drops a socket that has sent nothing (not even
+// a pong) for pongWait; a write that takes longer than writeWait fails.
+const (
+	writeWait  = 10 * time.Second
+	pongWait   = 60 * time.Second
+	pingPeriod = pongWait * 9 / 10
+)
+
+// Close codes beyond RFC 6455's.
+const (
+	// CloseSlowConsumer: the socket fell SendQueue frames behind. The
+	// client reconnects and syncs from its cursors.
+	CloseSlowConsumer = 4000
+)
+
+// GatewayConfig configures the WebSocket gateway.
+type GatewayConfig struct {
+	// SendQueue is how many frames may wait for a slow socket before it is
+	// dropped. Default 256.
+	SendQueue int
+	// ReadBufferSize and WriteBufferSize are gorilla's I/O buffers; small,
+	// because most frames are small and idle sockets should cost little.
+	// Write buffers come from a shared pool and are held only while a frame
+	// is written. Default 1024 each.
+	ReadBufferSize  int
+	WriteBufferSize int
+	// CheckOrigin decides cross-origin browser upgrades. Default: allow all
+	// (the bearer token, not cookies, authenticates).
+	CheckOrigin func(r *http.Request) bool
+}
+
+// Gateway is the GET /v1/ws handler: it upgrades authenticated requests
+// and runs one reader and one writer goroutine per socket.
+type Gateway struct {
+	cfg      GatewayConfig
+	svc      *Service
+	hub      *hub
+	upgrader websocket.Upgrader
+	logger   *slog.Logger
+
+	ctx    context.Context // cancelled at Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	closed bool
+}
+
+// NewGateway returns a gateway over svc that receives events from bus.
+func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, logger *slog.Logger) *Gateway {
+	if cfg.SendQueue == 0 {
+		cfg.SendQueue = 256
+	}
+	if cfg.ReadBufferSize == 0 {
+		cfg.ReadBufferSize = 1024
+	}
+	if cfg.WriteBufferSize == 0 {
+		cfg.WriteBufferSize = 1024
+	}
+	if cfg.CheckOrigin == nil {
+		cfg.CheckOrigin = func(*http.Request) bool { return true }
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g := &Gateway{
+		cfg: cfg, svc: svc, logger: logger, ctx: ctx, cancel: cancel,
+		hub: newHub(bus, presence, logger),
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  cfg.ReadBufferSize,
+			WriteBufferSize: cfg.WriteBufferSize,
+			WriteBufferPool: &sync.Pool{},
+			CheckOrigin:     cfg.CheckOrigin,
+		},
+	}
+	go g.hub.refreshLoop(ctx)
+	return g
+}
+
+// ServeHTTP upgrades the request. The device comes from the context
+// (api.Server.AuthenticatedWS put it there).
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	dev := courier.DeviceFromContext(r.Context())
+	if dev == nil {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	g.wg.Add(1)
+	g.mu.Unlock()
+	defer g.wg.Done()
+
+	ws, err := g.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has answered
+	}
+	c := newConn(g, ws, dev)
+	// Subscribe before the client can send anything: a sync it sends next
+	// reads the store after the subscription is live, so nothing committed
+	// in between is lost.
+	if err := g.hub.register(g.ctx, c); err != nil {
+		g.logger.Error("ws: register", "device_id", dev.ID, "err", err)
+		ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "try again"), time.Now().Add(writeWait))
+		ws.Close()
+		return
+	}
+	go c.writePump()
+	c.readPump() // this goroutine becomes the reader
+	c.close(websocket.CloseNormalClosure, "")
+	<-c.writerDone
+	g.hub.unregister(c)
+}
+
+// Close tells every socket "going away" (1001) so clients reconnect to
+// another node, and waits for them to finish until ctx ends.
+func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	for _, c := range g.hub.all() {
+		c.close(websocket.CloseGoingAway, "server shutting down, reconnect")
+	}
+	done := make(chan struct{})
+	go func() { g.wg.Wait(); close(done) }()
+	defer g.cancel()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Connections is the number of open sockets on this node.
+func (g *Gateway) Connections() int { return len(g.hub.all()) }

@@ -1,0 +1,206 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/courier-chat/courier"
+)
+
+// hub is a node's registry of sockets. It takes one bus reference per
+// socket on its user's topic (the bus subscribes the channel for the first
+// and unsubscribes after the last) and routes each bus event to the local
+// sockets of that topic. Membership is the publisher's business: the hub
+// never knows about conversations.
+type hub struct {
+	bus      Bus
+	presence Presence
+	logger   *slog.Logger
+
+	mu      sync.RWMutex
+	topics  map[string]map[*conn]struct{}
+	devices map[string]int // device ID → local sockets
+	users   map[string]int // user ID → local sockets
+}
+
+func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
+	h := &hub{
+		bus: bus, presence: presence, logger: logger,
+		topics:  map[string]map[*conn]struct{}{},
+		devices: map[string]int{},
+		users:   map[string]int{},
+	}
+	bus.Handle(h.dispatch)
+	return h
+}
+
+// register subscribes the socket to its user's topic and marks the device
+// online; the first local socket of a user announces them online.
+func (h *hub) register(ctx context.Context, c *conn) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	uid := c.dev.UserID
+	h.mu.Lock()
+	h.add(UserTopic(uid), c)
+	h.devices[c.dev.ID]++
+	h.users[uid]++
+	first := h.users[uid] == 1
+	h.mu.Unlock()
+	err := h.bus.Subscribe(ctx, UserTopic(uid))
+	if err == nil {
+		err = h.presence.Connect(ctx, uid, c.dev.ID)
+	}
+	if err != nil {
+		h.mu.Lock()
+		h.remove(UserTopic(uid), c)
+		h.devices[c.dev.ID]--
+		h.users[uid]--
+		h.mu.Unlock()
+		return err
+	}
+	if first {
+		h.publishPresence(ctx, PresenceEvent{UserID: uid, Online: true})
+	}
+	return nil
+}
+
+// unregister undoes register and the socket's presence subscriptions.
+func (h *hub) unregister(c *conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	uid := c.dev.UserID
+	h.mu.Lock()
+	h.remove(UserTopic(uid), c)
+	for _, t := range c.presenceTopics {
+		h.remove(t, c)
+	}
+	h.devices[c.dev.ID]--
+	lastOfDevice := h.devices[c.dev.ID] == 0
+	if lastOfDevice {
+		delete(h.devices, c.dev.ID)
+	}
+	h.users[uid]--
+	if h.users[uid] == 0 {
+		delete(h.users, uid)
+	}
+	h.mu.Unlock()
+	h.bus.Unsubscribe(UserTopic(uid))
+	for _, t := range c.presenceTopics {
+		h.bus.Unsubscribe(t)
+	}
+	if !lastOfDevice {
+		return
+	}
+	online, err := h.presence.Disconnect(ctx, uid, c.dev.ID)
+	if err != nil {
+		h.logger.Warn("presence: disconnect", "device_id", c.dev.ID, "err", err)
+		return
+	}
+	if !online {
+		now := time.Now().UTC()
+		h.publishPresence(ctx, PresenceEvent{UserID: uid, Online: false, LastSeen: &now})
+	}
+}
+
+// watch subscribes the socket to a user's presence changes.
+func (h *hub) watch(ctx context.Context, c *conn, userID string) error {
+	topic := PresenceTopic(userID)
+	if err := h.bus.Subscribe(ctx, topic); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	h.add(topic, c)
+	h.mu.Unlock()
+	c.presenceTopics = append(c.presenceTopics, topic)
+	return nil
+}
+
+func (h *hub) publishPresence(ctx context.Context, ev PresenceEvent) {
+	data, _ := json.Marshal(ev)
+	if err := h.bus.PublishTopic(ctx, PresenceTopic(ev.UserID), courier.Event{Type: FramePresence, Data: data}); err != nil {
+		h.logger.Warn("presence: publish", "user_id", ev.UserID, "err", err)
+	}
+}
+
+func (h *hub) add(topic string, c *conn) {
+	set := h.topics[topic]
+	if set == nil {
+		set = map[*conn]struct{}{}
+		h.topics[topic] = set
+	}
+	set[c] = struct{}{}
+}
+
+func (h *hub) remove(topic string, c *conn) {
+	if set := h.topics[topic]; set != nil {
+		delete(set, c)
+		if len(set) == 0 {
+			delete(h.topics, topic)
+		}
+	}
+}
+
+// dispatch renders a bus event once and queues it on every local socket
+// of the topic. A socket whose queue is full is dropped: it resyncs.
+func (h *hub) dispatch(topic string, e courier.Event) {
+	it := &outItem{}
+	if e.Type == FrameMessage {
+		var ref struct {
+			ConversationID string `json:"conversation_id"`
+			Seq            int64  `json:"seq"`
+		}
+		if err := json.Unmarshal(e.Data, &ref); err != nil {
+			h.logger.Warn("dispatch: bad message event", "err", err)
+			return
+		}
+		it.conv, it.seq = ref.ConversationID, ref.Seq
+	}
+	it.frame, _ = json.Marshal(e)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.topics[topic] {
+		c.enqueue(it)
+	}
+}
+
+// all returns every local socket.
+func (h *hub) all() []*conn {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	seen := map[*conn]struct{}{}
+	var out []*conn
+	for t, set := range h.topics {
+		if len(t) > 2 && t[:2] == "u:" {
+			for c := range set {
+				if _, ok := seen[c]; !ok {
+					seen[c] = struct{}{}
+					out = append(out, c)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// refreshLoop renews the presence leases of every local device.
+func (h *hub) refreshLoop(ctx context.Context) {
+	t := time.NewTicker(PresenceRefresh)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		devices := map[string][]string{}
+		for _, c := range h.all() {
+			devices[c.dev.UserID] = append(devices[c.dev.UserID], c.dev.ID)
+		}
+		if err := h.presence.Refresh(ctx, devices); err != nil {
+			h.logger.Warn("presence: refresh", "err", err)
+		}
+	}
+}

@@ -1,0 +1,242 @@
+package messaging
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/courier-chat/courier"
+)
+
+// DeviceLister lists a user's devices (courier.AccountService has it).
+type DeviceLister interface {
+	Devices(ctx context.Context, userID string) ([]*courier.Device, error)
+}
+
+// PushEnqueuer queues a content-free push for an offline device
+// (worker.Pusher in production).
+type PushEnqueuer interface {
+	EnqueuePush(ctx context.Context, deviceID, conversationID string, seq int64) error
+}
+
+// Config holds the limits of the messaging core.
+type Config struct {
+	// SendRate is messages per device per second. Default 20.
+	SendRate float64
+	// SendBurst is the bucket size for sends. Default 40.
+	SendBurst int
+	// TypingRate is typing frames per device per second. Default 5.
+	TypingRate float64
+	// TypingBurst is the bucket size for typing frames. Default 10.
+	TypingBurst int
+	// PushWorkers compute offline devices and enqueue pushes off the send
+	// path. Default 4.
+	PushWorkers int
+}
+
+func (c *Config) defaults() {
+	if c.SendRate == 0 {
+		c.SendRate = 20
+	}
+	if c.SendBurst == 0 {
+		c.SendBurst = 40
+	}
+	if c.TypingRate == 0 {
+		c.TypingRate = 5
+	}
+	if c.TypingBurst == 0 {
+		c.TypingBurst = 10
+	}
+	if c.PushWorkers == 0 {
+		c.PushWorkers = 4
+	}
+}
+
+// Typing timing: a relayed start is shown for TypingTTL unless refreshed,
+// and refreshes are relayed at most once per TypingRelayEvery per user and
+// conversation (per node).
+const (
+	TypingTTL        = 6 * time.Second
+	TypingRelayEvery = time.Second
+)
+
+// Service decorates a courier.MessageStore: what the store commits is
+// published to every member's devices, offline devices get a push job, and
+// receipts reach the other members. HTTP and WebSocket sends both go
+// through it, so both get the same fan-out and limits.
+type Service struct {
+	store    courier.MessageStore
+	convs    courier.ConversationService
+	bus      Bus
+	presence Presence
+	devices  DeviceLister
+	push     PushEnqueuer
+	logger   *slog.Logger
+
+	sendLimit   *Limiter
+	typingLimit *Limiter
+	typingRelay *Limiter
+	pushq       chan *courier.Message
+	done        chan struct{}
+}
+
+var _ courier.MessageStore = (*Service)(nil)
+
+// NewService returns a Service; Close stops its push workers. push may be
+// nil (no pushes).
+func NewService(cfg Config, store courier.MessageStore, convs courier.ConversationService, bus Bus,
+	presence Presence, devices DeviceLister, push PushEnqueuer, logger *slog.Logger) *Service {
+	cfg.defaults()
+	if logger == nil {
+		logger = slog.Default()
+	}
+	s := &Service{
+		store: store, convs: convs, bus: bus, presence: presence, devices: devices, push: push,
+		logger:      logger,
+		sendLimit:   NewLimiter(cfg.SendRate, cfg.SendBurst),
+		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
+		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
+		pushq:       make(chan *courier.Message, 1024),
+		done:        make(chan struct{}),
+	}
+	for range cfg.PushWorkers {
+		go s.pushWorker()
+	}
+	return s
+}
+
+// Close stops the push workers after the queued pushes are enqueued.
+func (s *Service) Close() {
+	close(s.pushq)
+}
+
+func rateLimited(what string, wait time.Duration) error {
+	return &courier.Error{Code: courier.ERATELIMIT, Message: "too many " + what + "; retry later", RetryAfter: wait}
+}
+
+// Send stores the message, then publishes it to every member (the sender's
+// other devices included) before returning, so an acknowledged message is
+// already on its way. A resend with the same client ID returns the original
+// message and publishes it again without pushes: if the first attempt's
+// node died between commit and publish, the resend finishes the job.
+func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
+	if ok, wait := s.sendLimit.Allow(from.ID); !ok {
+		return nil, false, rateLimited("messages", wait)
+	}
+	msg, created, err := s.store.Send(ctx, from, req)
+	if err != nil {
+		return nil, false, err
+	}
+	// The message is committed: fan-out must not be cut short by the
+	// client going away.
+	ctx = context.WithoutCancel(ctx)
+	members, err := s.convs.MemberIDs(ctx, msg.ConversationID)
+	if err != nil {
+		s.logger.Error("fan-out: members", "conversation_id", msg.ConversationID, "err", err)
+		return msg, created, nil
+	}
+	data, _ := json.Marshal(msg)
+	if err := s.bus.Publish(ctx, members, courier.Event{Type: FrameMessage, Data: data}); err != nil {
+		// Members get it on their next sync or when a later message
+		// reveals the gap.
+		s.logger.Error("fan-out: publish", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)
+	}
+	if created && s.push != nil {
+		select {
+		case s.pushq <- msg:
+		case <-ctx.Done():
+		}
+	}
+	return msg, created, nil
+}
+
+// Messages reads history; nothing to add.
+func (s *Service) Messages(ctx context.Context, userID, conversationID string, after, before int64, limit int) ([]*courier.Message, error) {
+	return s.store.Messages(ctx, userID, conversationID, after, before, limit)
+}
+
+// UpdateReceipt stores the watermark and, when it moved, tells every
+// member's devices: the others see delivered/read, the reader's other
+// devices clear their unread state.
+func (s *Service) UpdateReceipt(ctx context.Context, userID, conversationID string, kind courier.ReceiptKind, seq int64) (courier.Receipt, bool, error) {
+	r, moved, err := s.store.UpdateReceipt(ctx, userID, conversationID, kind, seq)
+	if err != nil || !moved {
+		return r, moved, err
+	}
+	ctx = context.WithoutCancel(ctx)
+	members, err := s.convs.MemberIDs(ctx, conversationID)
+	if err == nil {
+		data, _ := json.Marshal(r)
+		err = s.bus.Publish(ctx, members, courier.Event{Type: FrameReceipt, Data: data})
+	}
+	if err != nil {
+		s.logger.Error("receipt fan-out", "conversation_id", conversationID, "err", err)
+	}
+	return r, moved, nil
+}
+
+// Typing relays a typing state to the other members' online devices. It is
+// never stored. A start within TypingRelayEvery of the last relayed one is
+// absorbed (receivers still show the earlier one); stops always go out.
+func (s *Service) Typing(ctx context.Context, from *courier.Device, conversationID, state string) error {
+	if state != "start" && state != "stop" {
+		return courier.Errorf(courier.EINVALID, "typing state must be start or stop")
+	}
+	if ok, wait := s.typingLimit.Allow(from.ID); !ok {
+		return rateLimited("typing events", wait)
+	}
+	members, err := s.convs.MemberIDs(ctx, conversationID)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(members, from.UserID) {
+		return courier.Errorf(courier.ENOTFOUND, "conversation not found")
+	}
+	if state == "start" {
+		if ok, _ := s.typingRelay.Allow(from.UserID + "/" + conversationID); !ok {
+			return nil
+		}
+	}
+	ev := TypingEvent{ConversationID: conversationID, UserID: from.UserID, State: state}
+	if state == "start" {
+		ev.ExpiresInMS = TypingTTL.Milliseconds()
+	}
+	others := slices.DeleteFunc(members, func(id string) bool { return id == from.UserID })
+	data, _ := json.Marshal(ev)
+	return s.bus.Publish(ctx, others, courier.Event{Type: FrameTyping, Data: data})
+}
+
+// DirectContact returns the other member of a direct conversation the user
+// belongs to: the only users whose presence they may watch.
+func (s *Service) DirectContact(ctx context.Context, userID, conversationID string) (string, error) {
+	c, err := s.convs.Conversation(ctx, userID, conversationID)
+	if err != nil {
+		return "", err
+	}
+	if c.Kind != courier.ConversationDirect {
+		return "", courier.Errorf(courier.EINVALID, "presence is for direct conversations only")
+	}
+	for _, m := range c.Members {
+		if m.UserID != userID {
+			return m.UserID, nil
+		}
+	}
+	return "", courier.Errorf(courier.ENOTFOUND, "conversation has no other member")
+}
+
+// PresenceOf is a user's presence event, now.
+func (s *Service) PresenceOf(ctx context.Context, userID string) (PresenceEvent, error) {
+	online, seen, err := s.presence.Status(ctx, userID)
+	ev := PresenceEvent{UserID: userID, Online: online}
+	if !seen.IsZero() && !online {
+		ev.LastSeen = &seen
+	}
+	return ev, err
+}
+
+// Heads and Conversations pass through for sync.
+func (s *Service) heads(ctx context.Context, userID string) ([]courier.ConversationHead, error) {
+	return s.convs.Heads(ctx, userID)
+}

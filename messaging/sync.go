@@ -1,0 +1,124 @@
+package messaging
+
+import (
+	"encoding/json"
+
+	"github.com/courier-chat/courier"
+)
+
+// Sync paging: at most syncLimit messages per conversation per sync (the
+// `synced` frame lists the conversations cut short), read syncPage at a
+// time; a gap in live delivery is filled from the store up to maxGapFill.
+const (
+	syncLimit  = 1000
+	syncPage   = 200
+	maxGapFill = 1000
+)
+
+type syncRequest struct {
+	id      string
+	cursors map[string]int64
+	limit   int
+}
+
+// runSync sends, for every conversation of the user, the messages after
+// the device's cursor in seq order, then `synced`. It runs on the writer
+// goroutine, so live messages queued meanwhile are handled after it, by
+// deliver: those at or below what the sync sent are dropped, the next ones
+// go out in order. Nothing committed during the sync is lost (the socket
+// was subscribed before) or sent out of order.
+func (c *conn) runSync(req *syncRequest) error {
+	ctx, cancel := c.ctx()
+	defer cancel()
+	svc := c.gw.svc
+	heads, err := svc.heads(ctx, c.dev.UserID)
+	if err != nil {
+		return c.writeError(req.id, err)
+	}
+	limit := req.limit
+	if limit <= 0 || limit > syncLimit {
+		limit = syncLimit
+	}
+	if c.sent == nil {
+		c.sent = make(map[string]int64, len(heads))
+	}
+	done := SyncedData{Cursors: make(map[string]int64, len(heads))}
+	for _, h := range heads {
+		last := max(req.cursors[h.ConversationID], 0)
+		for n := 0; last < h.LastSeq && n < limit; {
+			msgs, err := svc.Messages(ctx, c.dev.UserID, h.ConversationID, last, 0, min(syncPage, limit-n))
+			if err != nil {
+				return c.writeError(req.id, err)
+			}
+			if len(msgs) == 0 {
+				break
+			}
+			for _, m := range msgs {
+				if err := c.writeMessage(m); err != nil {
+					return err
+				}
+				last = m.Seq
+			}
+			n += len(msgs)
+		}
+		if last < h.LastSeq {
+			done.More = append(done.More, h.ConversationID)
+		}
+		c.sent[h.ConversationID] = last
+		done.Cursors[h.ConversationID] = last
+	}
+	b, _ := json.Marshal(ServerFrame{Type: FrameSynced, ID: req.id, Data: done})
+	return c.writeFrame(b)
+}
+
+// deliver writes a live message in per-conversation order. Before the
+// first sync the socket knows nothing of the client's state and passes
+// messages through. After it, a message at or below the conversation's
+// watermark is a duplicate, the next one goes out, and a later one means
+// messages committed earlier were published later (or lost with a crashed
+// node): they are read from the store first. Seqs are assigned under a row
+// lock, so everything below a committed seq is committed too.
+func (c *conn) deliver(it *outItem) error {
+	if c.sent == nil {
+		return c.writeFrame(it.frame)
+	}
+	last := c.sent[it.conv] // 0 for a conversation joined after the sync
+	switch {
+	case it.seq <= last:
+		return nil
+	case it.seq > last+1 && it.seq-last-1 <= maxGapFill:
+		ctx, cancel := c.ctx()
+		defer cancel()
+		for last < it.seq-1 {
+			msgs, err := c.gw.svc.Messages(ctx, c.dev.UserID, it.conv, last, it.seq, syncPage)
+			if err != nil || len(msgs) == 0 {
+				break // deliver what we have; the client's next sync heals
+			}
+			for _, m := range msgs {
+				if err := c.writeMessage(m); err != nil {
+					return err
+				}
+				last = m.Seq
+			}
+		}
+	}
+	c.sent[it.conv] = it.seq
+	return c.writeFrame(it.frame)
+}
+
+func (c *conn) writeMessage(m *courier.Message) error {
+	b, err := json.Marshal(ServerFrame{Type: FrameMessage, Data: m})
+	if err != nil {
+		return err
+	}
+	return c.writeFrame(b)
+}
+
+// writeError writes an error frame directly (writer goroutine only).
+func (c *conn) writeError(id string, err error) error {
+	if courier.ErrorCode(err) == courier.EINTERNAL {
+		c.gw.logger.Error("ws: request failed", "device_id", c.dev.ID, "err", err)
+	}
+	b, _ := json.Marshal(errorFrame(id, err))
+	return c.writeFrame(b)
+}
