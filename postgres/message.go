@@ -97,9 +97,7 @@ func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req couri
 		return msg, false, err
 	}
 	p := &pendingSend{from: from, req: req, done: make(chan sendResult, 1)}
-	if s.queue == nil {
-		s.commitAlone(p)
-	} else if err := s.enqueue(ctx, p); err != nil {
+	if err := s.enqueue(ctx, p); err != nil {
 		return nil, false, err
 	}
 	select {
@@ -115,6 +113,9 @@ func (s *MessageStore) enqueue(ctx context.Context, p *pendingSend) error {
 	defer s.mu.RUnlock()
 	if s.closed {
 		return courier.Errorf(courier.EUNAVAILABLE, "message store is shutting down")
+	} else if s.queue == nil {
+		s.commitAlone(p) // group commit off: commit in the caller's goroutine
+		return nil
 	}
 	select {
 	case s.queue <- p:
