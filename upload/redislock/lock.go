@@ -32,7 +32,10 @@ type holding struct {
 }
 
 // ask calls the holder's requestRelease once. Every waiter republishes its
-// request while it polls; tusd only needs to hear it the first time.
+// request while it polls; tusd only needs to hear it the first time. It
+// runs on the hub's dispatch goroutine, which is fine for tusd's callback
+// (it cancels a context); a callback that blocks would delay the node's
+// other release requests.
 func (hd *holding) ask() {
 	if hd.asked.CompareAndSwap(false, true) {
 		hd.requestRelease()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,6 +54,8 @@ type Locker struct {
 	cfg    Config
 	log    *slog.Logger
 	hub    *hub
+	closed chan struct{} // closed by Close: renewals stop
+	once   sync.Once
 }
 
 var _ handler.Locker = (*Locker)(nil)
@@ -91,6 +94,7 @@ func New(client redis.UniversalClient, cfg Config) *Locker {
 		cfg:    cfg,
 		log:    log,
 		hub:    newHub(client, cfg.Prefix+"ch:", cfg.OpTimeout, log),
+		closed: make(chan struct{}),
 	}
 }
 
@@ -108,7 +112,12 @@ func (l *Locker) NewLock(id string) (handler.Lock, error) {
 // their leases stop being renewed and expire within LeaseTTL, so unlock
 // them (let tusd finish its requests) before closing.
 func (l *Locker) Close() error {
-	return l.hub.close()
+	var err error
+	l.once.Do(func() {
+		close(l.closed)
+		err = l.hub.close()
+	})
+	return err
 }
 
 // channel is the pub/sub channel that carries release requests and unlock

@@ -110,7 +110,7 @@ func TestLeaseExpiresWhenHolderDies(t *testing.T) {
 	// Node A's connection to Redis dies: no renewal, no unlock, and the
 	// release request B publishes reaches nobody.
 	a.client.Close()
-	a.locker.Close()
+	a.locker.hub.close() // its pub/sub connection too; the process lives on
 
 	start := time.Now()
 	kb, res := lockAsync(b.locker, "up", 5*time.Second, noop)
@@ -121,6 +121,21 @@ func TestLeaseExpiresWhenHolderDies(t *testing.T) {
 	t.Logf("takeover after %v (lease 600ms)", time.Since(start))
 	// Node A, still running, learns its lease lapsed and interrupts its request.
 	closedWithin(t, lost, 3*time.Second, "lease loss reported to node A's holder")
+}
+
+func TestCloseStopsRenewal(t *testing.T) {
+	prefix := testPrefix(t)
+	cfg := Config{Prefix: prefix, LeaseTTL: 300 * time.Millisecond}
+	a, b := newNode(t, cfg), newNode(t, cfg)
+	mustLock(t, a.locker, "up")
+	// Shutdown without unlocking: the client stays open, but the lease
+	// must not be kept alive by an orphaned renewal.
+	a.locker.Close()
+	kb, res := lockAsync(b.locker, "up", 5*time.Second, noop)
+	if err := within(t, res, 5*time.Second, "takeover after Close"); err != nil {
+		t.Fatal(err)
+	}
+	kb.Unlock()
 }
 
 func TestStaleUnlockLeavesNewHolder(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// renew extends hd's lease every LeaseTTL/3 until Unlock stops it. Two
+// renew extends hd's lease every LeaseTTL/3 until Unlock or Close stops it. Two
 // missed renewals still leave a third of the lease to spare.
 //
 // When the lease is lost, either because Redis says the key is gone or
@@ -25,6 +25,8 @@ func (k *lock) renew(hd *holding, acquired time.Time) {
 	for {
 		select {
 		case <-hd.stop:
+			return
+		case <-l.closed:
 			return
 		case <-ticker.C:
 		}
