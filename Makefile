@@ -26,6 +26,9 @@ vet:
 # The whole suite, unit and integration together, against real services.
 test: services vet
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@# Tests that drive tusd's PATCH interruption trip a data race inside
+	@# tusd itself (tus/tusd#1192), so they are built with !race and run here.
+	$(GO) test -count=1 -timeout 5m $$(grep -l 'go:build !race' -r --include='*_test.go' . | xargs -n1 dirname | sort -u)
 
 # Short fuzzing of every parser of untrusted input (FUZZTIME each).
 FUZZTIME ?= 10s
