@@ -37,4 +37,3 @@ func scale(src image.Image, w, h int) *image.NRGBA {
 	}
 	return imaging.Resize(mid, w, h, imaging.Lanczos)
 }
-
