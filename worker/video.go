@@ -1,0 +1,119 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/thumbnails"
+	"github.com/courier-chat/courier/transcode"
+)
+
+// video handles a file ffprobe may read: a video gets its poster and a
+// thumb of it at once and is recorded ready, so a chat shows the bubble in
+// a second or two; its MP4, when one is needed, is made by a separate
+// TypeTranscodeBlob job on the low-priority video queue, which adds the
+// variant and sends a second media.ready. Audio gets its duration.
+func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) error {
+	pctx, cancel := context.WithTimeout(ctx, h.cfg.PosterTimeout)
+	defer cancel()
+	info, err := h.cfg.Video.Probe(pctx, path)
+	if err != nil {
+		return err
+	}
+	b.DurationMS = info.DurationMS
+	courier.Logger(ctx).Debug("media probed", "container", info.Container, "video", info.VideoCodec,
+		"audio", info.AudioCodec, "width", info.Width, "height", info.Height, "rotation", info.Rotation)
+	if !info.HasVideo {
+		b.Variants = []courier.Variant{}
+		return h.ready(ctx, b, false)
+	}
+	b.Width, b.Height = info.Width, info.Height
+
+	poster := filepath.Join(filepath.Dir(path), "poster.jpg")
+	if err := h.cfg.Video.Poster(pctx, path, poster, info); err != nil {
+		return err
+	}
+	// The thumb and the blurhash come from the poster, as for a photo.
+	pf, err := os.Open(poster)
+	if err != nil {
+		return fmt.Errorf("media: %w", err)
+	}
+	defer pf.Close()
+	res, err := thumbnails.Process(ctx, pf, h.photoLimits())
+	if err != nil {
+		// ffmpeg wrote it; if we cannot read it back, it is our fault.
+		return fmt.Errorf("media: poster: %v", err)
+	}
+	pv, err := h.putFile(ctx, b.ID, "poster", poster, "image/jpeg", res.Width, res.Height)
+	if err != nil {
+		return err
+	}
+	tv, err := h.put(ctx, b.ID, "thumb", bytes.NewReader(res.Thumb.Data), int64(len(res.Thumb.Data)),
+		res.Thumb.ContentType, res.Thumb.Width, res.Thumb.Height)
+	if err != nil {
+		return err
+	}
+	b.Variants, b.Blurhash = []courier.Variant{pv, tv}, res.Blurhash
+
+	needMP4 := transcode.NeedsTranscode(info)
+	if err := h.ready(ctx, b, needMP4); err != nil {
+		return err
+	}
+	if needMP4 {
+		// After the record: a crash in between is repaired by the retry,
+		// which finds the blob ready without an mp4 and enqueues again.
+		return h.enqueueTranscode(ctx, b.ID)
+	}
+	return nil
+}
+
+// transcode is the TypeTranscodeBlob job: the MP4 variant of a video that
+// process recorded ready.
+func (h *MediaHandler) transcode(ctx context.Context, b *courier.Blob) error {
+	if b.State != courier.BlobReady || b.Variant("mp4") != nil {
+		return nil // failed meanwhile, or done by an earlier run
+	}
+	return h.withOriginal(ctx, b, func(path string) error {
+		info, err := h.cfg.Video.Probe(ctx, path)
+		if err != nil {
+			return err
+		}
+		if !transcode.NeedsTranscode(info) {
+			return nil
+		}
+		out := filepath.Join(filepath.Dir(path), "out.mp4")
+		if err := h.cfg.Video.MP4(ctx, path, out, info); err != nil {
+			return err
+		}
+		w, hgt := transcode.MP4Size(info)
+		v, err := h.putFile(ctx, b.ID, "mp4", out, "video/mp4", w, hgt)
+		if err != nil {
+			return err
+		}
+		// Reload: the row is the record of what exists; add to it.
+		fresh, err := h.blobs.Blob(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		if fresh.State != courier.BlobReady {
+			return nil
+		}
+		*b = *fresh
+		b.Variants = append(withoutVariant(b.Variants, "mp4"), v)
+		return h.ready(ctx, b, false)
+	})
+}
+
+func withoutVariant(vs []courier.Variant, name string) []courier.Variant {
+	out := vs[:0:0]
+	for _, v := range vs {
+		if v.Name != name {
+			out = append(out, v)
+		}
+	}
+	return out
+}
