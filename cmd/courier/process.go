@@ -19,6 +19,7 @@ import (
 	"github.com/courier-chat/courier/migrations"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/s3"
+	"github.com/courier-chat/courier/worker"
 )
 
 // Main is one Courier process. Run opens everything and returns once it is
@@ -152,6 +153,7 @@ func (m *Main) startWorker(ctx context.Context) error {
 	srv := asynq.NewServerFromRedisClient(m.Redis, asynq.Config{
 		Concurrency:     m.Config.WorkerConcurrency,
 		Queues:          workerQueues(),
+		RetryDelayFunc:  worker.RetryDelay,
 		ShutdownTimeout: m.Config.ShutdownTimeout,
 		Logger:          asynqLogger{m.Logger.With("component", "asynq")},
 	})
