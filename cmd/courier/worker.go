@@ -1,17 +1,32 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/redis"
 	"github.com/courier-chat/courier/worker"
 )
 
 // workerMux routes every job type to its handler.
 func (m *Main) workerMux() *asynq.ServeMux {
-	return asynq.NewServeMux()
+	return m.mediaMux()
+}
+
+// mediaMux is the mux with the media jobs (photos, posters, MP4s) and the
+// job metrics; they publish media.ready and media.failed on the same Redis
+// event bus as the WebSocket gateway.
+func (m *Main) mediaMux() *asynq.ServeMux {
+	bus := redis.NewEventBus(m.Redis, redis.Config{Logger: m.Logger})
+	m.onClose(func(context.Context) error { return bus.Close() })
+	media := worker.NewMediaHandler(m.S3, postgres.NewBlobStore(m.DB), bus, m.Queue, worker.MediaConfig{
+		Logger: m.Logger.With("component", "media"),
+	})
+	return worker.NewServeMux(media, worker.NewMetrics(m.Registry))
 }
 
 func workerQueues() map[string]int { return worker.Queues }
