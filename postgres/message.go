@@ -93,8 +93,14 @@ func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req couri
 	if err := validateSend(from, &req); err != nil {
 		return nil, false, err
 	}
-	if msg, err := s.precheck(ctx, from, &req); msg != nil || err != nil {
-		return msg, false, err
+	// Without attachments there is nothing to check first: the batched
+	// insert itself skips a non-member's message and a resend, and resolve
+	// then answers them. Attachments are checked before batching, so a
+	// refused one never reaches a batch.
+	if len(req.Attachments) > 0 {
+		if msg, err := s.precheck(ctx, from, &req); msg != nil || err != nil {
+			return msg, false, err
+		}
 	}
 	p := &pendingSend{from: from, req: req, done: make(chan sendResult, 1)}
 	if err := s.enqueue(ctx, p); err != nil {
