@@ -1,8 +1,52 @@
 package main
 
-import "context"
+import (
+	"context"
+	"net/http"
 
-// mountUploads mounts the tus endpoint and media downloads on the API.
+	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/upload"
+	"github.com/courier-chat/courier/upload/redislock"
+)
+
+// mountUploads mounts the tus endpoint and media downloads on the API, and
+// starts this node's share of the expired-upload sweep.
 func (m *Main) mountUploads(ctx context.Context) error {
+	c := m.Config
+	blobs := postgres.NewBlobStore(m.DB)
+	locker := redislock.New(m.Redis, redislock.Config{Logger: m.Logger})
+	h, err := upload.New(upload.Config{
+		MaxPlain:           c.UploadMaxPlain,
+		MaxE2E:             c.UploadMaxE2E,
+		Expiry:             c.UploadExpiry,
+		TempDir:            c.UploadTempDir,
+		MaxInProgress:      c.UploadMaxInProgress,
+		MaxBytesInProgress: c.UploadMaxBytes,
+		Logger:             m.Logger,
+	}, upload.Deps{
+		DB: m.DB, Redis: m.Redis, S3: c.S3, Objects: m.S3, Blobs: blobs, Queue: m.Queue, Locker: locker,
+	})
+	if err != nil {
+		return err
+	}
+	authed := m.API.Authenticated(h)
+	m.API.Handle("/v1/uploads/", authed)
+	m.API.Handle("/v1/uploads", authed) // POST without the slash: no redirect
+	// CORS preflights carry no token.
+	m.API.Handle("OPTIONS /v1/uploads/", h)
+	m.API.MountMedia(blobs, m.S3)
+
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() { defer close(done); h.RunSweeper(sweepCtx) }()
+	// Registered before the API's shutdown, so it runs after it: requests
+	// finish with their locks, then the sweeper and the locker stop.
+	m.onClose(func(context.Context) error {
+		stopSweep()
+		<-done
+		return locker.Close()
+	})
 	return nil
 }
+
+var _ http.Handler = (*upload.Handler)(nil)

@@ -1,0 +1,142 @@
+package upload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+)
+
+// Problem types the draft registers (RFC 9457 problem details).
+const (
+	problemOffset    = "https://iana.org/assignments/http-problem-types#mismatching-upload-offset"
+	problemCompleted = "https://iana.org/assignments/http-problem-types#completed-upload"
+	problemLength    = "https://iana.org/assignments/http-problem-types#inconsistent-upload-length"
+)
+
+// writeProblem answers with an application/problem+json body.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, typ, detail string, extra map[string]any) {
+	body := map[string]any{"title": http.StatusText(status), "detail": detail}
+	if typ != "" {
+		body["type"] = typ
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		json.NewEncoder(w).Encode(body)
+	}
+}
+
+// sfBool parses a Structured Field Boolean (?0 or ?1).
+func sfBool(v string) (value, ok bool) {
+	switch v {
+	case "?1":
+		return true, true
+	case "?0":
+		return false, true
+	}
+	return false, false
+}
+
+// setComplete sets the completeness header of an interop version: version
+// 3 (draft -01) said it the other way round, with Upload-Incomplete.
+func setComplete(h http.Header, version string, complete bool) {
+	name, value := "Upload-Complete", complete
+	if version == "3" {
+		name, value = "Upload-Incomplete", !complete
+	}
+	if value {
+		h.Set(name, "?1")
+	} else {
+		h.Set(name, "?0")
+	}
+}
+
+// declaredLength finds the upload length a request declares: Upload-Length,
+// or with Upload-Complete: ?1 the offset plus Content-Length. When both are
+// present they must agree.
+func declaredLength(r *http.Request, complete bool, offset int64) (length int64, known bool, err error) {
+	if v := r.Header.Get("Upload-Length"); v != "" {
+		length, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || length < 0 {
+			return 0, false, errors.New("Upload-Length must be a non-negative integer")
+		}
+		known = true
+	}
+	if complete && r.ContentLength >= 0 {
+		if known && length != offset+r.ContentLength {
+			return 0, false, errors.New("Upload-Length and Content-Length disagree")
+		}
+		length, known = offset+r.ContentLength, true
+	}
+	return length, known, nil
+}
+
+// storeContext is the context stores run in: it outlives the request by
+// GracefulCompletion, so an interrupted request still saves what it got,
+// exactly as tusd's delayed context does.
+func (h *Handler) storeContext(r *http.Request) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	stop := context.AfterFunc(r.Context(), func() { time.AfterFunc(h.cfg.GracefulCompletion, cancel) })
+	return ctx, func() { stop(); cancel() }
+}
+
+func hookEvent(ctx context.Context, r *http.Request, info handler.FileInfo) handler.HookEvent {
+	return handler.HookEvent{Context: ctx, Upload: info, HTTPRequest: handler.HTTPRequest{
+		Method: r.Method, URI: r.RequestURI, RemoteAddr: r.RemoteAddr, Header: r.Header.Clone(),
+	}}
+}
+
+// heldLock is an upload lock taken through the shared locker. The holder
+// learns what to stop (the body being read) only after taking the lock, so
+// a release request that came first is replayed then.
+type heldLock struct {
+	lock     handler.Lock
+	mu       sync.Mutex
+	released bool
+	stop     func()
+}
+
+func (h *Handler) lock(r *http.Request, id string) (*heldLock, error) {
+	l, err := h.locker.NewLock(id)
+	if err != nil {
+		return nil, err
+	}
+	hl := &heldLock{lock: l}
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AcquireLockTimeout)
+	defer cancel()
+	if err := l.Lock(ctx, hl.requestRelease); err != nil {
+		return nil, err
+	}
+	return hl, nil
+}
+
+func (l *heldLock) requestRelease() {
+	l.mu.Lock()
+	l.released = true
+	stop := l.stop
+	l.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+}
+
+func (l *heldLock) onRelease(stop func()) {
+	l.mu.Lock()
+	l.stop = stop
+	released := l.released
+	l.mu.Unlock()
+	if released {
+		stop()
+	}
+}
+
+func (l *heldLock) unlock() { l.lock.Unlock() }

@@ -1,0 +1,245 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+	"github.com/tus/tusd/v2/pkg/handler"
+	expslog "golang.org/x/exp/slog"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/s3"
+)
+
+// Objects is the slice of Courier's S3 adapter uploads use outside tusd:
+// reading a finished object back for sha256, and sweeping leftovers.
+type Objects interface {
+	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
+	Remove(ctx context.Context, key string) error
+}
+
+// Enqueuer is the asynq client's enqueue call.
+type Enqueuer interface {
+	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+}
+
+// Deps are the services a Handler works with.
+type Deps struct {
+	DB      *pgxpool.Pool
+	Redis   *redis.Client
+	S3      s3.Config // for tusd's s3store (aws-sdk-go-v2)
+	Objects Objects   // Courier's minio-go adapter on the same bucket
+	Blobs   courier.BlobStore
+	Queue   Enqueuer
+	Locker  handler.Locker // shared by every request on this node (redislock)
+}
+
+// Handler serves /v1/uploads/: tus 1.0 and the IETF resumable upload draft
+// (interop versions 3–6 through tusd, 7 and 8 through draft.go), on one
+// set of uploads, hooks and locks. Mount it behind authentication: every
+// request needs the device in its context.
+type Handler struct {
+	cfg     Config
+	rows    rows
+	store   *store
+	blobs   courier.BlobStore
+	objects Objects
+	queue   Enqueuer
+	redis   *redis.Client
+	bucket  string
+	locker  handler.Locker
+	tus     *handler.UnroutedHandler
+	tusMux  http.Handler
+	log     *slog.Logger
+}
+
+// New builds the handler and tusd under it.
+func New(cfg Config, deps Deps) (*Handler, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		cfg: cfg, rows: rows{deps.DB}, blobs: deps.Blobs, objects: deps.Objects, queue: deps.Queue,
+		redis: deps.Redis, bucket: deps.S3.Bucket, locker: deps.Locker, log: cfg.Logger.With("component", "upload"),
+	}
+	h.store = &store{s3: newS3Store(deps.S3, &cfg), rows: h.rows}
+	composer := handler.NewStoreComposer()
+	h.store.useIn(composer)
+	composer.UseLocker(deps.Locker)
+	tus, err := handler.NewUnroutedHandler(handler.Config{
+		StoreComposer:                    composer,
+		BasePath:                         cfg.BasePath,
+		MaxSize:                          max(cfg.MaxPlain, cfg.MaxE2E),
+		EnableExperimentalProtocol:       true,
+		DisableDownload:                  true, // downloads are /v1/media, with access checks
+		DisableConcatenation:             true,
+		RespectForwardedHeaders:          true,
+		PreUploadCreateCallback:          h.preCreate,
+		PreFinishResponseCallback:        h.preFinish,
+		PreUploadTerminateCallback:       h.preTerminate,
+		NetworkTimeout:                   cfg.NetworkTimeout,
+		AcquireLockTimeout:               cfg.AcquireLockTimeout,
+		GracefulRequestCompletionTimeout: cfg.GracefulCompletion,
+		// tusd logs every request at info through x/exp/slog; Courier's
+		// access log has those already, so only its warnings pass.
+		Logger: expslog.New(expslog.NewJSONHandler(os.Stderr, &expslog.HandlerOptions{Level: expslog.LevelWarn})),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("tusd: %w", err)
+	}
+	h.tus = tus
+	h.tusMux = tus.Middleware(http.HandlerFunc(h.routeTus))
+	return h, nil
+}
+
+// ServeHTTP checks ownership, answers repeated creations by idempotency
+// key, and routes to tusd or to the draft handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d := courier.DeviceFromContext(r.Context())
+	if d == nil && r.Method != http.MethodOptions {
+		writeError(w, r, courier.Errorf(courier.EUNAUTHORIZED, "authentication required"))
+		return
+	}
+	id := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(h.cfg.BasePath, "/")), "/")
+	draft := newDraftVersion(r)
+	if id == "" {
+		if r.Method == http.MethodPost && h.answerRepeat(w, r, d) {
+			return
+		}
+	} else {
+		if r.Method == http.MethodOptions {
+			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
+			return
+		}
+		// Unknown, someone else's, expired and cancelled uploads all look
+		// the same: not found.
+		u, err := h.rows.get(r.Context(), id)
+		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State != stateActive && u.State != stateFinished) {
+			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
+			return
+		}
+		r = r.WithContext(withRow(r.Context(), u))
+		if u.State == stateActive {
+			w.Header().Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
+		}
+	}
+	if draft != "" {
+		h.serveDraft(w, r, id, draft)
+		return
+	}
+	// tusd wants the path relative to its base path.
+	r2 := r.Clone(r.Context())
+	r2.URL.Path, r2.URL.RawPath = id, ""
+	h.tusMux.ServeHTTP(w, r2)
+}
+
+func (h *Handler) routeTus(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "":
+		h.tus.PostFile(w, r)
+	case r.Method == http.MethodHead && r.URL.Path != "":
+		h.tus.HeadFile(w, r)
+	case r.Method == http.MethodPatch && r.URL.Path != "":
+		h.tus.PatchFile(w, r)
+	case r.Method == http.MethodDelete && r.URL.Path != "":
+		h.tus.DelFile(w, r)
+	default:
+		w.Header().Set("Allow", "OPTIONS, POST, HEAD, PATCH, DELETE")
+		writeError(w, r, courier.Errorf(courier.EINVALID, "method %s not allowed here", r.Method))
+	}
+}
+
+// answerRepeat answers a creation whose idempotency key the user has used
+// before with the upload it created then: the same Location and its
+// current offset, so an iOS background task retried by the system resumes
+// instead of starting a second upload. The request body is not read.
+func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courier.Device) bool {
+	key := r.Header.Get("Idempotency-Key")
+	if m, err := ParseMetadataHeader(r.Header.Get("Upload-Metadata")); err == nil && m["idempotency-key"] != "" {
+		key = m["idempotency-key"]
+	}
+	key = strings.Trim(key, `"`)
+	if key == "" {
+		return false
+	}
+	u, err := h.rows.byIdempotencyKey(r.Context(), d.UserID, key)
+	if err != nil || (u.State != stateActive && u.State != stateFinished) {
+		return false // new, or the earlier one is gone: create afresh
+	}
+	ctx := withRow(r.Context(), u)
+	up, err := h.store.GetUpload(ctx, u.ID)
+	if err != nil {
+		return false
+	}
+	info, err := up.GetInfo(ctx)
+	if err != nil {
+		writeError(w, r, err)
+		return true
+	}
+	hdr := w.Header()
+	hdr.Set("Location", absURL(r, h.cfg.BasePath+u.ID))
+	hdr.Set("Upload-Offset", strconv.FormatInt(info.Offset, 10))
+	hdr.Set("Courier-Idempotent-Replay", "true")
+	if u.State == stateActive {
+		hdr.Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
+	}
+	if v := r.Header.Get("Upload-Draft-Interop-Version"); v != "" {
+		hdr.Set("Upload-Draft-Interop-Version", v)
+		setComplete(hdr, v, u.State == stateFinished)
+	} else {
+		hdr.Set("Tus-Resumable", "1.0.0")
+	}
+	if !info.SizeIsDeferred {
+		hdr.Set("Upload-Length", strconv.FormatInt(info.Size, 10))
+	}
+	// Unread bytes must not be taken for the next request on this
+	// connection.
+	hdr.Set("Connection", "close")
+	w.WriteHeader(http.StatusCreated)
+	return true
+}
+
+// absURL makes an absolute URL for path, honouring a proxy's forwarded
+// host and scheme as tusd does for its Location headers.
+func absURL(r *http.Request, path string) string {
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	if p := r.Header.Get("X-Forwarded-Proto"); p == "http" || p == "https" {
+		scheme = p
+	}
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		host = fh
+	}
+	return scheme + "://" + host + path
+}
+
+// writeError writes tusd errors as tusd would and Courier errors as the
+// API does.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var te handler.Error
+	if !errors.As(err, &te) {
+		if !errors.As(tusError(err), &te) {
+			courier.Logger(r.Context()).Error("upload request failed", "err", err)
+			te = tusError(courier.Errorf(courier.EINTERNAL, "Internal error.")).(handler.Error)
+		}
+	}
+	for k, v := range te.HTTPResponse.Header {
+		w.Header().Set(k, v)
+	}
+	w.WriteHeader(te.HTTPResponse.StatusCode)
+	if r.Method != http.MethodHead {
+		io.WriteString(w, te.HTTPResponse.Body)
+	}
+}

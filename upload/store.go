@@ -1,0 +1,122 @@
+package upload
+
+import (
+	"context"
+	"strings"
+
+	"github.com/tus/tusd/v2/pkg/handler"
+	"github.com/tus/tusd/v2/pkg/s3store"
+)
+
+// store is the tusd DataStore Courier hands to tusd and to the draft
+// handler: s3store underneath, with upload IDs that are blob IDs.
+//
+// s3store names an upload "<object>+<multipart upload ID>", and that name
+// would become the last segment of the upload URL. Courier's upload URL and
+// blob ID are the object part alone, so store keeps the multipart ID in the
+// uploads row and joins the two again on the way in.
+type store struct {
+	s3   s3store.S3Store
+	rows rows
+}
+
+var (
+	_ handler.DataStore               = (*store)(nil)
+	_ handler.TerminaterDataStore     = (*store)(nil)
+	_ handler.LengthDeferrerDataStore = (*store)(nil)
+)
+
+// useIn registers the store and its extensions with a composer. No
+// concatenation: parallel partial uploads make no sense from a phone.
+func (s *store) useIn(c *handler.StoreComposer) {
+	c.UseCore(s)
+	c.UseTerminater(s)
+	c.UseLengthDeferrer(s)
+}
+
+func (s *store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
+	up, err := s.s3.NewUpload(ctx, info)
+	if err != nil {
+		return nil, err
+	}
+	full, err := up.GetInfo(ctx) // cached by s3store: no request
+	if err != nil {
+		return nil, err
+	}
+	id, multipartID, _ := strings.Cut(full.ID, "+")
+	if err := s.rows.setMultipartID(ctx, id, multipartID); err != nil {
+		return nil, err
+	}
+	return &s3Upload{Upload: up, id: id, store: s}, nil
+}
+
+func (s *store) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
+	u := rowFromContext(ctx, id)
+	if u == nil {
+		var err error
+		if u, err = s.rows.get(ctx, id); err != nil {
+			return nil, handler.ErrNotFound
+		}
+	}
+	if u.MultipartID == "" {
+		// Creation failed between the row and the multipart upload.
+		return nil, handler.ErrNotFound
+	}
+	up, err := s.s3.GetUpload(ctx, id+"+"+u.MultipartID)
+	if err != nil {
+		return nil, err
+	}
+	return &s3Upload{Upload: up, id: id, store: s}, nil
+}
+
+func (s *store) AsTerminatableUpload(up handler.Upload) handler.TerminatableUpload {
+	return s.s3.AsTerminatableUpload(up.(*s3Upload).Upload)
+}
+
+func (s *store) AsLengthDeclarableUpload(up handler.Upload) handler.LengthDeclarableUpload {
+	u := up.(*s3Upload)
+	return lengthDeclarer{inner: s.s3.AsLengthDeclarableUpload(u.Upload), rows: s.rows, id: u.id}
+}
+
+// s3Upload is an s3store upload that reports the blob ID as its ID.
+type s3Upload struct {
+	handler.Upload
+	id    string
+	store *store
+}
+
+func (u *s3Upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
+	info, err := u.Upload.GetInfo(ctx)
+	info.ID = u.id
+	return info, err
+}
+
+// lengthDeclarer also records a late length in the row, so per-user byte
+// limits see it.
+type lengthDeclarer struct {
+	inner handler.LengthDeclarableUpload
+	rows  rows
+	id    string
+}
+
+func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
+	if err := l.inner.DeclareLength(ctx, length); err != nil {
+		return err
+	}
+	return l.rows.setSize(ctx, l.id, length)
+}
+
+type rowContextKey struct{}
+
+// withRow returns ctx carrying the upload row the ownership check loaded,
+// so the store need not load it again.
+func withRow(ctx context.Context, u *row) context.Context {
+	return context.WithValue(ctx, rowContextKey{}, u)
+}
+
+func rowFromContext(ctx context.Context, id string) *row {
+	if u, ok := ctx.Value(rowContextKey{}).(*row); ok && u.ID == id {
+		return u
+	}
+	return nil
+}
