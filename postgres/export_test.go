@@ -25,3 +25,12 @@ func (s *MessageStore) CommitBatch(from []*courier.Device, reqs []courier.SendRe
 	}
 	return out
 }
+
+// ReencodeCursor parses a conversation list cursor and encodes it again.
+func ReencodeCursor(s string) (string, error) {
+	c, err := parseListCursor(s)
+	if err != nil {
+		return "", err
+	}
+	return c.String(), nil
+}
