@@ -11,6 +11,7 @@ import (
 // on any node. It runs off the send path: a 1,024-member group costs one
 // device lookup per member, which must not delay the sender's `sent`.
 func (s *Service) pushWorker() {
+	defer s.pushers.Done()
 	for msg := range s.pushq {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		if err := s.pushOffline(ctx, msg); err != nil {

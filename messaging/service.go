@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/courier-chat/courier"
@@ -79,7 +80,9 @@ type Service struct {
 	typingLimit *Limiter
 	typingRelay *Limiter
 	pushq       chan *courier.Message
-	done        chan struct{}
+	pushers     sync.WaitGroup
+	mu          sync.RWMutex // guards closed against sends on a closed pushq
+	closed      bool
 }
 
 var _ courier.MessageStore = (*Service)(nil)
@@ -99,9 +102,9 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
 		pushq:       make(chan *courier.Message, 1024),
-		done:        make(chan struct{}),
 	}
 	for range cfg.PushWorkers {
+		s.pushers.Add(1)
 		go s.pushWorker()
 	}
 	return s
@@ -109,7 +112,13 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 
 // Close stops the push workers after the queued pushes are enqueued.
 func (s *Service) Close() {
-	close(s.pushq)
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.pushq)
+	}
+	s.mu.Unlock()
+	s.pushers.Wait()
 }
 
 func rateLimited(what string, wait time.Duration) error {
@@ -144,10 +153,11 @@ func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.Se
 		s.logger.Error("fan-out: publish", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)
 	}
 	if created && s.push != nil {
-		select {
-		case s.pushq <- msg:
-		case <-ctx.Done():
+		s.mu.RLock()
+		if !s.closed {
+			s.pushq <- msg // blocks when 1,024 behind: backpressure, not loss
 		}
+		s.mu.RUnlock()
 	}
 	return msg, created, nil
 }

@@ -1,0 +1,316 @@
+package messaging_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/messaging"
+)
+
+func TestGateway_SendFansOutAcrossNodesAndResendsLandOnce(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.node(), c.node()
+	alice, bob := c.user("alice", 3), c.user("bob", 1)
+	conv := c.direct(alice, bob)
+
+	phone := dial(t, a, alice.tokens[0])
+	tablet := dial(t, b, alice.tokens[1]) // the sender's other device, other node
+	bobc := dial(t, b, bob.tokens[0])
+	// alice's third device is offline: it gets a push, nobody else does.
+
+	id := phone.send("send", sendData(conv, "k1", "hello"))
+	sent := decode[messaging.SentData](t, phone.next("sent", id))
+	if sent.Seq != 1 || sent.ClientID != "k1" || sent.TS.IsZero() || sent.Duplicate {
+		t.Fatalf("sent = %+v", sent)
+	}
+	for name, cl := range map[string]*client{"bob": bobc, "alice's tablet": tablet} {
+		m := decode[courier.Message](t, cl.next("message", ""))
+		if m.Seq != 1 || string(m.Body) != "hello" || m.SenderDeviceID != alice.devices[0].ID {
+			t.Fatalf("%s got %+v", name, m)
+		}
+	}
+
+	// A resend with the same client ID answers the original seq.
+	id = phone.send("send", sendData(conv, "k1", "hello"))
+	if again := decode[messaging.SentData](t, phone.next("sent", id)); again.Seq != 1 || !again.Duplicate {
+		t.Fatalf("resend = %+v", again)
+	}
+	id = phone.send("send", sendData(conv, "k2", "second"))
+	if s := decode[messaging.SentData](t, phone.next("sent", id)); s.Seq != 2 {
+		t.Fatalf("second send seq %d", s.Seq)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) && len(c.pushes.seqs(alice.devices[2].ID)) == 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The sender's own devices are not woken; bob's only device is online.
+	if p := c.pushes.seqs(alice.devices[2].ID); len(p) != 0 {
+		t.Fatalf("sender's offline device pushed: %v", p)
+	}
+	if p := c.pushes.seqs(bob.devices[0].ID); len(p) != 0 {
+		t.Fatalf("online device pushed: %v", p)
+	}
+
+	// Bob goes offline: his next message is a push.
+	bobc.ws.Close()
+	waitFor(t, func() bool { return b.gw.Connections() == 1 })
+	id = phone.send("send", sendData(conv, "k3", "are you there"))
+	phone.next("sent", id)
+	waitFor(t, func() bool { return len(c.pushes.seqs(bob.devices[0].ID)) == 1 })
+}
+
+func TestGateway_BadFramesAnsweredAndSocketSurvives(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
+	conv := c.direct(alice, bob)
+	cl := dial(t, n, carol.tokens[0])
+
+	raw := func(s string) { cl.ws.WriteMessage(websocket.TextMessage, []byte(s)) }
+	for _, tc := range []struct {
+		name, frame, id, code string
+	}{
+		{"malformed", `{"id":"m1","type":`, "m1", courier.EINVALID},
+		{"unknown type", `{"id":"m2","type":"launch"}`, "m2", courier.EINVALID},
+		{"no data", `{"id":"m3","type":"send"}`, "m3", courier.EINVALID},
+		{"non-member send", `{"id":"m4","type":"send","data":{"conversation_id":"` + conv + `","client_id":"x","body":"aGk="}}`, "m4", courier.ENOTFOUND},
+		{"non-member typing", `{"id":"m5","type":"typing","data":{"conversation_id":"` + conv + `","state":"start"}}`, "m5", courier.ENOTFOUND},
+		{"non-member receipt", `{"id":"m6","type":"receipt","data":{"conversation_id":"` + conv + `","kind":"read","seq":1}}`, "m6", courier.ENOTFOUND},
+		{"body over 64 KiB", `{"id":"m7","type":"send","data":{"conversation_id":"c","client_id":"x","body":"` + strings.Repeat("A", 87384+4) + `"}}`, "m7", courier.ETOOLARGE},
+		{"frame over limit", `{"id":"m8","type":"send","data":{"body":"` + strings.Repeat("A", 200<<10) + `"}}`, "m8", courier.ETOOLARGE},
+		{"bad receipt kind", `{"id":"m9","type":"receipt","data":{"conversation_id":"c","kind":"seen","seq":1}}`, "m9", courier.EINVALID},
+	} {
+		raw(tc.frame)
+		if e := cl.errorCode(tc.id); e.Code != tc.code {
+			t.Errorf("%s: code %q (%s), want %q", tc.name, e.Code, e.Message, tc.code)
+		}
+	}
+	id := cl.send("ping", nil)
+	cl.next("pong", id)
+}
+
+func TestGateway_SyncWhileSendingIsOrderedWithoutGapsOrRepeats(t *testing.T) {
+	c := newCluster(t)
+	c.cfg = messaging.Config{SendRate: 1000, SendBurst: 1000}
+	n := c.node()
+	alice, bob := c.user("alice", 1), c.user("bob", 1)
+	conv := c.direct(alice, bob)
+	ctx := context.Background()
+	send := func(i int) {
+		if _, _, err := n.svc.Send(ctx, bob.devices[0], courier.SendRequest{ConversationID: conv, ClientID: fmt.Sprint(i), Body: []byte("x")}); err != nil {
+			t.Error(err)
+		}
+	}
+	for i := range 250 { // more than one sync page
+		send(i)
+	}
+	cl := dial(t, n, alice.tokens[0])
+	done := make(chan struct{})
+	go func() { // keep committing while the sync runs
+		defer close(done)
+		for i := 250; i < 400; i++ {
+			send(i)
+		}
+	}()
+	cl.send("sync", map[string]any{"cursors": map[string]int64{conv: 0}})
+	<-done
+	var seqs []int64
+	for len(seqs) == 0 || seqs[len(seqs)-1] < 400 {
+		f, err := cl.read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("after %d messages: %v", len(seqs), err)
+		}
+		if f.Type == "message" {
+			seqs = append(seqs, decode[courier.Message](t, f).Seq)
+		}
+	}
+	for i, s := range seqs {
+		if s != int64(i+1) {
+			t.Fatalf("message %d has seq %d: order broken (%v…)", i, s, seqs[max(0, i-3):i+1])
+		}
+	}
+
+	// A second sync from a cursor sends only what follows it.
+	id := cl.send("sync", map[string]any{"cursors": map[string]int64{conv: 398}})
+	var after []int64
+	for {
+		f := cl.next("", "")
+		if f.Type == "synced" && f.ID == id {
+			if got := decode[messaging.SyncedData](t, f).Cursors[conv]; got != 400 {
+				t.Fatalf("synced cursor %d", got)
+			}
+			break
+		}
+		if f.Type == "message" {
+			after = append(after, decode[courier.Message](t, f).Seq)
+		}
+	}
+	if fmt.Sprint(after) != "[399 400]" {
+		t.Fatalf("sync from 398 sent %v", after)
+	}
+}
+
+func TestGateway_ReceiptsTypingAndRates(t *testing.T) {
+	c := newCluster(t)
+	c.cfg = messaging.Config{SendRate: 1, SendBurst: 2}
+	a, b := c.node(), c.node()
+	alice, bob := c.user("alice", 1), c.user("bob", 1)
+	conv := c.direct(alice, bob)
+	ac, bc := dial(t, a, alice.tokens[0]), dial(t, b, bob.tokens[0])
+
+	for i := range 2 {
+		ac.next("sent", ac.send("send", sendData(conv, fmt.Sprint(i), "hi")))
+	}
+	id := ac.send("send", sendData(conv, "2", "hi"))
+	if e := ac.errorCode(id); e.Code != courier.ERATELIMIT || e.RetryAfterMS <= 0 || e.RetryAfterMS > 1000 {
+		t.Fatalf("third send = %+v, want rate_limited with retry_after_ms", e)
+	}
+
+	id = bc.send("receipt", map[string]any{"conversation_id": conv, "kind": "read", "seq": 2})
+	bc.next("ok", id)
+	r := decode[courier.Receipt](t, ac.next("receipt", ""))
+	if r.UserID != bob.id || r.ReadSeq != 2 || r.DeliveredSeq != 2 {
+		t.Fatalf("alice sees receipt %+v", r)
+	}
+
+	id = bc.send("typing", map[string]any{"conversation_id": conv, "state": "start"})
+	bc.next("ok", id)
+	ty := decode[messaging.TypingEvent](t, ac.next("typing", ""))
+	if ty.UserID != bob.id || ty.State != "start" || ty.ExpiresInMS != 6000 {
+		t.Fatalf("typing = %+v", ty)
+	}
+	bc.next("ok", bc.send("typing", map[string]any{"conversation_id": conv, "state": "start"}))
+	bc.next("ok", bc.send("typing", map[string]any{"conversation_id": conv, "state": "stop"}))
+	// The refresh within a second is absorbed; the stop goes out.
+	if ty := decode[messaging.TypingEvent](t, ac.next("typing", "")); ty.State != "stop" {
+		t.Fatalf("after refresh within 1s got %+v, want stop", ty)
+	}
+	bc.none("typing", 200*time.Millisecond) // never echoed to the typist
+	ac.next("pong", ac.send("ping", nil))   // still up after the rate limit
+}
+
+func TestGateway_RemovedMemberCutOff(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
+	ctx := context.Background()
+	g, err := c.convs.CreateGroup(ctx, alice.id, "g", []string{bob.id, carol.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, cc := dial(t, n, alice.tokens[0]), dial(t, n, carol.tokens[0])
+	ac.next("sent", ac.send("send", sendData(g.ID, "1", "before")))
+	cc.next("message", "")
+	if err := c.convs.RemoveMember(ctx, alice.id, g.ID, carol.id); err != nil {
+		t.Fatal(err)
+	}
+	ac.next("sent", ac.send("send", sendData(g.ID, "2", "after")))
+	cc.none("message", 300*time.Millisecond)
+	id := cc.send("sync", map[string]any{"cursors": map[string]int64{}})
+	for {
+		f := cc.next("", "")
+		if f.Type == "message" && decode[courier.Message](t, f).Seq > 1 {
+			t.Fatal("removed member synced a message sent after removal")
+		}
+		if f.Type == "synced" && f.ID == id {
+			break
+		}
+	}
+	if e := cc.errorCode(cc.send("send", sendData(g.ID, "3", "let me in"))); e.Code != courier.ENOTFOUND {
+		t.Fatalf("removed member sends: %+v", e)
+	}
+}
+
+func TestGateway_SlowConsumerDropped(t *testing.T) {
+	c := newCluster(t)
+	c.cfg = messaging.Config{SendRate: 10000, SendBurst: 10000}
+	c.gwcfg = messaging.GatewayConfig{SendQueue: 16}
+	n := c.node()
+	alice, bob := c.user("alice", 1), c.user("bob", 1)
+	conv := c.direct(alice, bob)
+	slow, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws?token="+bob.tokens[0], nil) // never reads until the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	waitFor(t, func() bool { return n.gw.Connections() == 1 })
+	body := []byte(strings.Repeat("x", 60<<10))
+	for i := 0; i < 400 && n.gw.Connections() == 1; i++ {
+		n.svc.Send(context.Background(), alice.devices[0], courier.SendRequest{ConversationID: conv, ClientID: fmt.Sprint(i), Body: body})
+	}
+	waitFor(t, func() bool { return n.gw.Connections() == 0 })
+	// Reading now drains what was in flight, then the socket is gone.
+	for read := 0; ; read++ {
+		slow.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := slow.ReadMessage(); err != nil {
+			// 4000 when the close frame fits; 1006 when the TCP window
+			// was full and the server hung up without one.
+			ce, ok := err.(*websocket.CloseError)
+			if !ok || (ce.Code != messaging.CloseSlowConsumer && ce.Code != websocket.CloseAbnormalClosure) {
+				t.Fatalf("after %d frames: closed with %v, want %d or 1006", read, err, messaging.CloseSlowConsumer)
+			}
+			break
+		}
+	}
+}
+
+func TestGateway_PresenceOfDirectContacts(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.node(), c.node()
+	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
+	conv := c.direct(alice, bob)
+	g, _ := c.convs.CreateGroup(context.Background(), alice.id, "g", []string{carol.id})
+	ac := dial(t, a, alice.tokens[0])
+
+	if e := ac.errorCode(ac.send("presence.subscribe", map[string]any{"conversation_ids": []string{g.ID}})); e.Code != courier.EINVALID {
+		t.Fatalf("presence of a group: %+v", e)
+	}
+	id := ac.send("presence.subscribe", map[string]any{"conversation_ids": []string{conv}})
+	if p := decode[messaging.PresenceEvent](t, ac.next("presence", "")); p.UserID != bob.id || p.Online {
+		t.Fatalf("before bob connects: %+v", p)
+	}
+	ac.next("ok", id)
+	bc := dial(t, b, bob.tokens[0])
+	if p := decode[messaging.PresenceEvent](t, ac.next("presence", "")); !p.Online {
+		t.Fatalf("bob connected: %+v", p)
+	}
+	bc.ws.Close()
+	p := decode[messaging.PresenceEvent](t, ac.next("presence", ""))
+	if p.Online || p.LastSeen == nil || time.Since(*p.LastSeen) > 5*time.Second {
+		t.Fatalf("bob gone: %+v", p)
+	}
+}
+
+func TestGateway_CloseSaysGoingAway(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice := c.user("alice", 1)
+	cl := dial(t, n, alice.tokens[0])
+	cl.next("pong", cl.send("ping", nil))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := n.gw.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, err := cl.read(5 * time.Second)
+	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("read after Close: %v, want 1001", err)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,255 @@
+package messaging_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/testenv"
+	"github.com/courier-chat/courier/messaging"
+	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/redis"
+)
+
+// cluster is one schema and one Redis prefix shared by API nodes, like a
+// deployment: each node has its own bus connection and gateway.
+type cluster struct {
+	t        *testing.T
+	accounts *postgres.AccountService
+	convs    *postgres.ConversationService
+	store    *postgres.MessageStore
+	rdb      *goredis.Client
+	prefix   string
+	pushes   *pushRecorder
+	cfg      messaging.Config
+	gwcfg    messaging.GatewayConfig
+}
+
+func newCluster(t *testing.T) *cluster {
+	db := testenv.NewDB(t)
+	rdb, prefix := testenv.NewRedis(t)
+	store := postgres.NewMessageStore(db.Pool, postgres.MessageConfig{})
+	t.Cleanup(func() { store.Close() })
+	return &cluster{
+		t: t, accounts: postgres.NewAccountService(db.Pool),
+		convs: postgres.NewConversationService(db.Pool, postgres.ConversationConfig{}),
+		store: store, rdb: rdb, prefix: prefix,
+		pushes: &pushRecorder{got: map[string][]int64{}},
+	}
+}
+
+type node struct {
+	svc *messaging.Service
+	gw  *messaging.Gateway
+	url string
+}
+
+// node starts an API node: gateway behind token auth on a loopback port.
+func (c *cluster) node() *node {
+	bus := redis.NewEventBus(c.rdb, redis.Config{Prefix: c.prefix})
+	presence := redis.NewPresence(c.rdb, c.prefix)
+	svc := messaging.NewService(c.cfg, c.store, c.convs, bus, presence, c.accounts, c.pushes, nil)
+	gw := messaging.NewGateway(c.gwcfg, svc, bus, presence, nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		d, err := c.accounts.Authenticate(r.Context(), r.URL.Query().Get("token"))
+		if err != nil {
+			http.Error(w, "unauthorized", 401)
+			return
+		}
+		gw.ServeHTTP(w, r.WithContext(courier.NewContextWithDevice(r.Context(), d)))
+	}))
+	c.t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		gw.Close(ctx)
+		srv.Close()
+		svc.Close()
+		bus.Close()
+	})
+	return &node{svc: svc, gw: gw, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+}
+
+type user struct {
+	id      string
+	devices []*courier.Device
+	tokens  []string
+}
+
+// user creates a user with n devices.
+func (c *cluster) user(name string, n int) *user {
+	ctx := context.Background()
+	u, d, tok, err := c.accounts.CreateAccount(ctx, name, "phone")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	out := &user{id: u.ID, devices: []*courier.Device{d}, tokens: []string{tok}}
+	for i := 1; i < n; i++ {
+		d, tok, err := c.accounts.CreateDevice(ctx, u.ID, "device")
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		out.devices = append(out.devices, d)
+		out.tokens = append(out.tokens, tok)
+	}
+	return out
+}
+
+func (c *cluster) direct(a, b *user) string {
+	conv, err := c.convs.CreateDirect(context.Background(), a.id, b.id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return conv.ID
+}
+
+// client is a test WebSocket client that keeps every frame it reads.
+type client struct {
+	t      *testing.T
+	ws     *websocket.Conn
+	n      int
+	frames chan frame
+	err    error // set before frames is closed
+}
+
+type frame struct {
+	Type string          `json:"type"`
+	ID   string          `json:"id"`
+	Data json.RawMessage `json:"data"`
+}
+
+func dial(t *testing.T, n *node, token string) *client {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws?token="+token, nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	t.Cleanup(func() { ws.Close() })
+	c := &client{t: t, ws: ws, frames: make(chan frame, 4096)}
+	go c.readLoop()
+	// The server reads frames only once the socket is subscribed: a pong
+	// means events now reach it.
+	c.next("pong", c.send("ping", nil))
+	return c
+}
+
+// readLoop reads in the background: a timed-out gorilla read breaks the
+// socket, so waits time out on the channel instead.
+func (c *client) readLoop() {
+	defer close(c.frames)
+	for {
+		_, b, err := c.ws.ReadMessage()
+		if err != nil {
+			c.err = err
+			return
+		}
+		var f frame
+		json.Unmarshal(b, &f)
+		c.frames <- f
+	}
+}
+
+func (c *client) send(typ string, data any) string {
+	c.t.Helper()
+	c.n++
+	id := "r" + string(rune('a'+c.n%26)) + time.Now().Format("150405.000000")
+	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
+	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+	return id
+}
+
+// next reads frames until one of type typ (any when "") and request id
+// (any when "").
+func (c *client) next(typ, id string) frame {
+	c.t.Helper()
+	for {
+		f, err := c.read(5 * time.Second)
+		if err != nil {
+			c.t.Fatalf("waiting for %s %s: %v", typ, id, err)
+		}
+		if (typ == "" || f.Type == typ) && (id == "" || f.ID == id) {
+			return f
+		}
+	}
+}
+
+func (c *client) read(timeout time.Duration) (frame, error) {
+	select {
+	case f, ok := <-c.frames:
+		if !ok {
+			return f, c.err
+		}
+		return f, nil
+	case <-time.After(timeout):
+		return frame{}, errTimeout
+	}
+}
+
+var errTimeout = errors.New("no frame in time")
+
+// none asserts that no frame of type typ arrives within d.
+func (c *client) none(typ string, d time.Duration) {
+	c.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		f, err := c.read(time.Until(deadline))
+		if err != nil {
+			return
+		}
+		if f.Type == typ {
+			c.t.Fatalf("unexpected %s frame: %s", typ, f.Data)
+		}
+	}
+}
+
+func (c *client) errorCode(id string) messaging.ErrorData {
+	c.t.Helper()
+	f := c.next("error", id)
+	var e messaging.ErrorData
+	json.Unmarshal(f.Data, &e)
+	return e
+}
+
+func decode[T any](t *testing.T, f frame) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(f.Data, &v); err != nil {
+		t.Fatalf("decode %s: %v", f.Data, err)
+	}
+	return v
+}
+
+func sendData(conv, clientID, body string) map[string]any {
+	return map[string]any{"conversation_id": conv, "client_id": clientID, "body": []byte(body)}
+}
+
+// pushRecorder is a PushEnqueuer that records; the asynq side is tested in
+// worker/.
+type pushRecorder struct {
+	mu  sync.Mutex
+	got map[string][]int64 // device → seqs
+}
+
+func (p *pushRecorder) EnqueuePush(_ context.Context, deviceID, _ string, seq int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.got[deviceID] = append(p.got[deviceID], seq)
+	return nil
+}
+
+func (p *pushRecorder) seqs(deviceID string) []int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int64(nil), p.got[deviceID]...)
+}
