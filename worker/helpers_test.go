@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -73,6 +74,7 @@ func newMediaEnv(t *testing.T, cfg MediaConfig) *mediaEnv {
 		t.Fatal(err)
 	}
 	cfg.TempDir = t.TempDir()
+	cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	e.handler = NewMediaHandler(objects, e.blobs, bus, e.queue, cfg)
 	return e
 }
