@@ -1,8 +1,50 @@
 package main
 
-import "context"
+import (
+	"context"
+
+	"github.com/courier-chat/courier/messaging"
+	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/redis"
+	"github.com/courier-chat/courier/worker"
+)
 
 // mountMessaging mounts conversations, history and the WebSocket gateway.
+// The stores commit; messaging.Service fans out what they commit over the
+// Redis event bus and queues pushes; the gateway serves GET /v1/ws.
 func (m *Main) mountMessaging(ctx context.Context) error {
+	c := m.Config
+	convs := postgres.NewConversationService(m.DB, postgres.ConversationConfig{})
+	store := postgres.NewMessageStore(m.DB, postgres.MessageConfig{})
+	m.onClose(func(context.Context) error { return store.Close() })
+
+	bus := redis.NewEventBus(m.Redis, redis.Config{Logger: m.Logger})
+	m.onClose(func(context.Context) error { return bus.Close() })
+	presence := redis.NewPresence(m.Redis, "")
+
+	svc := messaging.NewService(messaging.Config{
+		SendRate:   float64(c.MessageRate),
+		SendBurst:  c.MessageBurst,
+		TypingRate: float64(c.TypingRate),
+	}, store, convs, bus, presence, postgres.NewAccountService(m.DB), worker.Pusher{Queue: m.Queue}, m.Logger)
+	m.onClose(func(context.Context) error { svc.Close(); return nil })
+
+	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue}, svc, bus, presence, m.Logger)
+	// Runs before the services close (closers run in reverse): sockets get
+	// "going away" and reconnect to another node.
+	m.onClose(gw.Close)
+
+	// The HTTP conversation API (api/conversation.go) takes the decorated
+	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.
+	m.API.MountMessaging(convs, svc)
+	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil
+}
+
+// pushProvider is the configured push provider for workers.
+func (m *Main) pushProvider() worker.Provider {
+	if m.Config.PushProvider == "webhook" {
+		return worker.WebhookProvider{URL: m.Config.PushWebhookURL}
+	}
+	return worker.LogProvider{Logger: m.Logger.With("component", "push")}
 }

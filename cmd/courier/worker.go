@@ -14,7 +14,9 @@ import (
 
 // workerMux routes every job type to its handler.
 func (m *Main) workerMux() *asynq.ServeMux {
-	return m.mediaMux()
+	mux := m.mediaMux()
+	mux.Handle(worker.TypePushNotify, worker.PushHandler(m.pushProvider()))
+	return mux
 }
 
 // mediaMux is the mux with the media jobs (photos, posters, MP4s) and the
