@@ -75,7 +75,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 	h.store = &store{s3: newS3Store(deps.S3, &cfg), rows: h.rows}
 	composer := handler.NewStoreComposer()
 	h.store.useIn(composer)
-	composer.UseLocker(deps.Locker)
+	composer.UseLocker(gatedLocker{deps.Locker})
 	tus, err := handler.NewUnroutedHandler(handler.Config{
 		StoreComposer:                    composer,
 		BasePath:                         cfg.BasePath,
@@ -138,7 +138,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// tusd wants the path relative to its base path.
-	r2 := r.Clone(r.Context())
+	ctx, body := gateBody(r.Context(), r.Body)
+	r2 := r.Clone(ctx)
+	r2.Body = body
 	r2.URL.Path, r2.URL.RawPath = id, ""
 	h.tusMux.ServeHTTP(w, r2)
 }

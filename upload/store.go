@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"strings"
 
@@ -75,7 +76,7 @@ func (s *store) AsTerminatableUpload(up handler.Upload) handler.TerminatableUplo
 
 func (s *store) AsLengthDeclarableUpload(up handler.Upload) handler.LengthDeclarableUpload {
 	u := up.(*s3Upload)
-	return lengthDeclarer{inner: s.s3.AsLengthDeclarableUpload(u.Upload), rows: s.rows, id: u.id}
+	return lengthDeclarer{inner: s.s3.AsLengthDeclarableUpload(u.Upload), up: u.Upload, rows: s.rows, id: u.id}
 }
 
 // s3Upload is an s3store upload that reports the blob ID as its ID.
@@ -95,13 +96,29 @@ func (u *s3Upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 // limits see it.
 type lengthDeclarer struct {
 	inner handler.LengthDeclarableUpload
+	up    handler.Upload
 	rows  rows
 	id    string
 }
 
+// DeclareLength works around s3store 2.9: while the length is deferred it
+// keeps a tail shorter than an S3 part in the .part object, and if the
+// length is then declared equal to the offset (the draft's "Upload-Complete:
+// ?1" on a deferred upload), FinishUpload completes the multipart upload
+// without that tail. An empty write after the declaration makes s3store
+// move the tail into a final part, as it does when the length was known.
 func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
 	if err := l.inner.DeclareLength(ctx, length); err != nil {
 		return err
+	}
+	info, err := l.up.GetInfo(ctx)
+	if err != nil {
+		return err
+	}
+	if info.Offset == length {
+		if _, err := l.up.WriteChunk(ctx, info.Offset, bytes.NewReader(nil)); err != nil {
+			return err
+		}
 	}
 	return l.rows.setSize(ctx, l.id, length)
 }

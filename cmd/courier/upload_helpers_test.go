@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courier-chat/courier"
 )
@@ -183,3 +184,7 @@ func mustStatus(t *testing.T, what string, resp *http.Response, want int) {
 		t.Fatalf("%s: status %d, want %d", what, resp.StatusCode, want)
 	}
 }
+
+var ioEOF = io.EOF
+
+func sleepBriefly() { time.Sleep(10 * time.Millisecond) }
