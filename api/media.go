@@ -72,6 +72,25 @@ func (m *media) serveOriginal(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
+	// Plain photos are served as the worker left them: the "original"
+	// variant, the same picture without GPS and other metadata. Until the
+	// worker is done the upload as sent may still carry them, so only its
+	// owner gets it (others wait for media.ready); nor is a failed photo's
+	// served to others.
+	if v := b.Variant("original"); v != nil {
+		name := b.Filename
+		if v.ContentType != b.ContentType { // HEIC, TIFF… are served as JPEG
+			name = strings.TrimSuffix(name, path.Ext(name)) + path.Ext(variantFilename(b.Filename, v))
+		}
+		m.serve(w, r, object{key: v.Key, size: v.Size, contentType: v.ContentType,
+			etag: `"` + b.ID + `.original"`, filename: name})
+		return
+	}
+	if b.Mode == courier.BlobPlain && b.OwnerID != courier.DeviceFromContext(r.Context()).UserID &&
+		(b.State == courier.BlobProcessing || (b.State == courier.BlobFailed && strings.HasPrefix(b.ContentType, "image/"))) {
+		Error(w, r, courier.Errorf(courier.ECONFLICT, "blob %s is %s; wait for media.ready", b.ID, b.State))
+		return
+	}
 	m.serve(w, r, object{key: b.StorageKey, size: b.Size, contentType: b.ContentType,
 		etag: `"` + b.ID + `"`, filename: b.Filename})
 }
