@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -43,20 +42,6 @@ func courierBinary(t *testing.T) string {
 		t.Fatal(buildErr)
 	}
 	return buildPath
-}
-
-// configArgs turns cfg into command-line flags, so a child process runs
-// with exactly the configuration a test built.
-func configArgs(cfg Config) []string {
-	var tmp Config
-	fs := flag.NewFlagSet("args", flag.ContinueOnError)
-	tmp.bind(fs)
-	tmp = cfg // the flags point into tmp, so they now read cfg's values
-	var args []string
-	fs.VisitAll(func(f *flag.Flag) {
-		args = append(args, "-"+f.Name+"="+f.Value.String())
-	})
-	return args
 }
 
 // childProcess is a courier process started by a test.
