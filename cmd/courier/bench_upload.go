@@ -1,0 +1,297 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/courier-chat/courier/s3"
+)
+
+func init() { benchScenarios["upload"] = benchUpload }
+
+// benchUpload compares tus uploads through a `courier serve` child process
+// with direct minio-go PutObject calls of the same bytes to the same S3, in
+// the same run, and samples the child's RSS during the big upload.
+func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("courier bench upload", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	big := fs.Int64("big", 1<<30, "size of the single big upload in bytes")
+	small := fs.Int64("small", 32<<20, "size of each concurrent upload in bytes")
+	n := fs.Int("concurrent", 32, "number of concurrent uploads")
+	asJSON := fs.Bool("json", false, "print JSON instead of a table")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, _, err := parseConfig("bench", nil, stderr) // services from COURIER_* like serve
+	if err != nil {
+		return err
+	}
+	direct, err := s3.New(cfg.S3)
+	if err != nil {
+		return err
+	}
+	if err := direct.EnsureBucket(ctx); err != nil {
+		return err
+	}
+	srv, err := startServeChild(ctx, stderr)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	token, err := srv.signup()
+	if err != nil {
+		return err
+	}
+
+	var rows []benchRow
+	// One big file: direct first, then tus while sampling RSS.
+	d, err := timeIt(func() error { return directPut(ctx, direct, "bench/direct-big", *big, 1) })
+	if err != nil {
+		return err
+	}
+	var peak atomic.Int64
+	stopSampling := srv.sampleRSS(&peak)
+	tusD, err := timeIt(func() error { return srv.tusUpload(token, *big, 1) })
+	stopSampling()
+	if err != nil {
+		return err
+	}
+	rows = append(rows, newBenchRow(fmt.Sprintf("1 × %s", sizeName(*big)), *big, d, tusD, peak.Load()))
+
+	// Many phones at once.
+	d, err = timeIt(func() error {
+		return parallel(*n, func(i int) error {
+			return directPut(ctx, direct, fmt.Sprintf("bench/direct-%d", i), *small, uint64(i+2))
+		})
+	})
+	if err != nil {
+		return err
+	}
+	tusD, err = timeIt(func() error {
+		return parallel(*n, func(i int) error { return srv.tusUpload(token, *small, uint64(i+2)) })
+	})
+	if err != nil {
+		return err
+	}
+	rows = append(rows, newBenchRow(fmt.Sprintf("%d × %s concurrent", *n, sizeName(*small)), *small*int64(*n), d, tusD, 0))
+	direct.RemovePrefix(ctx, "bench/")
+
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(map[string]any{"scenario": "upload", "rows": rows})
+	}
+	fmt.Fprintf(stdout, "%-24s %12s %12s %7s %14s\n", "case", "PutObject", "tus", "ratio", "serve peak RSS")
+	for _, r := range rows {
+		rss := "-"
+		if r.PeakRSS > 0 {
+			rss = fmt.Sprintf("%d MiB", r.PeakRSS>>20)
+		}
+		fmt.Fprintf(stdout, "%-24s %9.0f MB/s %9.0f MB/s %7.2f %14s\n", r.Case, r.DirectMBps, r.TusMBps, r.Ratio, rss)
+	}
+	return nil
+}
+
+type benchRow struct {
+	Case       string  `json:"case"`
+	Bytes      int64   `json:"bytes"`
+	DirectMBps float64 `json:"direct_put_mb_s"`
+	TusMBps    float64 `json:"tus_mb_s"`
+	Ratio      float64 `json:"ratio"`
+	PeakRSS    int64   `json:"serve_peak_rss_bytes,omitempty"`
+}
+
+func newBenchRow(name string, bytes int64, direct, tus time.Duration, rss int64) benchRow {
+	mbps := func(d time.Duration) float64 { return float64(bytes) / 1e6 / d.Seconds() }
+	return benchRow{Case: name, Bytes: bytes, DirectMBps: mbps(direct), TusMBps: mbps(tus), Ratio: direct.Seconds() / tus.Seconds(), PeakRSS: rss}
+}
+
+func timeIt(f func() error) (time.Duration, error) {
+	start := time.Now()
+	err := f()
+	return time.Since(start), err
+}
+
+func parallel(n int, f func(i int) error) error {
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = f(i) }()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sizeName(n int64) string {
+	if n >= 1<<30 && n%(1<<30) == 0 {
+		return strconv.FormatInt(n>>30, 10) + " GiB"
+	}
+	return strconv.FormatInt(n>>20, 10) + " MiB"
+}
+
+// randomStream yields size pseudo-random bytes from seed, generated on the
+// fly so a 1 GiB upload needs no 1 GiB buffer; the same seed gives the same
+// bytes to PutObject and tus.
+func randomStream(size int64, seed uint64) io.Reader {
+	var key [32]byte
+	key[0] = byte(seed)
+	return io.LimitReader(rand.NewChaCha8(key), size)
+}
+
+func directPut(ctx context.Context, c *s3.Client, key string, size int64, seed uint64) error {
+	_, err := c.Put(ctx, key, randomStream(size, seed), size, "application/octet-stream")
+	return err
+}
+
+// serveChild is `courier serve` run as a child process, so its RSS is its
+// own and not the benchmark's.
+type serveChild struct {
+	cmd *exec.Cmd
+	url string
+}
+
+func startServeChild(ctx context.Context, stderr io.Writer) (*serveChild, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "serve", "-http-addr", addr, "-auto-migrate", "-open-signup", "-log-level", "warn",
+		// One bench user uploads like many phones: lift per-user limits.
+		"-upload-max-in-progress", "10000", "-upload-max-bytes-in-progress", strconv.FormatInt(1<<50, 10))
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &serveChild{cmd: cmd, url: "http://" + addr}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if resp, err := http.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+	}
+	s.stop()
+	return nil, fmt.Errorf("courier serve at %s did not become ready", addr)
+}
+
+func (s *serveChild) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+	}
+}
+
+func (s *serveChild) signup() (string, error) {
+	resp, err := http.Post(s.url+"/v1/accounts", "application/json", strings.NewReader(`{"name":"bench","device_name":"bench"}`))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var a struct{ Token string }
+	json.NewDecoder(resp.Body).Decode(&a)
+	if resp.StatusCode != 201 || a.Token == "" {
+		return "", fmt.Errorf("signup: %s", resp.Status)
+	}
+	return a.Token, nil
+}
+
+// tusUpload creates an upload and sends it in one PATCH, as a phone on a
+// good network does; e2e mode, so no processing job is queued.
+func (s *serveChild) tusUpload(token string, size int64, seed uint64) error {
+	req, _ := http.NewRequest("POST", s.url+"/v1/uploads/", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
+	req.Header.Set("Upload-Metadata", "mode ZTJl") // "e2e"
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		return fmt.Errorf("tus create: %s", resp.Status)
+	}
+	req, _ = http.NewRequest("PATCH", resp.Header.Get("Location"), randomStream(size, seed))
+	req.ContentLength = size
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Tus-Resumable", "1.0.0")
+	req.Header.Set("Upload-Offset", "0")
+	req.Header.Set("Content-Type", "application/offset+octet-stream")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		return fmt.Errorf("tus patch: %s", resp.Status)
+	}
+	return nil
+}
+
+// sampleRSS records the child's peak VmRSS every 20ms until stopped.
+func (s *serveChild) sampleRSS(peak *atomic.Int64) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(20 * time.Millisecond)
+		defer t.Stop()
+		for {
+			if rss := readRSS(s.cmd.Process.Pid); rss > peak.Load() {
+				peak.Store(rss)
+			}
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+func readRSS(pid int) int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
