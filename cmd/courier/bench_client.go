@@ -168,35 +168,38 @@ func (d *wsDevice) ack(a benchAck) {
 	}
 }
 
-// send writes a send frame whose body starts with the send time.
-func (d *wsDevice) send(conv string, bodySize int) error {
+// send writes a send frame whose body starts with the send time, and
+// returns that time.
+func (d *wsDevice) send(conv string, bodySize int) (stamp int64, err error) {
 	body := make([]byte, max(bodySize, 8))
-	binary.BigEndian.PutUint64(body, uint64(time.Now().UnixNano()))
+	stamp = time.Now().UnixNano()
+	binary.BigEndian.PutUint64(body, uint64(stamp))
 	d.nextID++
 	id := strconv.FormatInt(d.nextID, 10)
 	data, _ := json.Marshal(messaging.SendData{ConversationID: conv, ClientID: d.DeviceID + "-" + id, Body: body})
 	frame, _ := json.Marshal(messaging.Frame{Type: messaging.FrameSend, ID: id, Data: data})
 	d.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return d.ws.WriteMessage(websocket.TextMessage, frame)
+	return stamp, d.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
 // sendAndWait sends one message and waits for its answer: one message in
-// flight per device, as a phone sends.
-func (d *wsDevice) sendAndWait(conv string, bodySize int) (time.Duration, error) {
-	start := time.Now()
-	if err := d.send(conv, bodySize); err != nil {
-		return 0, err
+// flight per device, as a phone sends. It returns the send stamp and the
+// time to the sent answer.
+func (d *wsDevice) sendAndWait(conv string, bodySize int) (int64, time.Duration, error) {
+	stamp, err := d.send(conv, bodySize)
+	if err != nil {
+		return 0, 0, err
 	}
 	select {
 	case a := <-d.acks:
 		if a.code != "" {
-			return 0, fmt.Errorf("send answered with error %s", a.code)
+			return 0, 0, fmt.Errorf("send answered with error %s", a.code)
 		}
-		return time.Since(start), nil
+		return stamp, time.Since(time.Unix(0, stamp)), nil
 	case <-d.done:
-		return 0, errors.New("socket closed")
+		return 0, 0, errors.New("socket closed")
 	case <-time.After(30 * time.Second):
-		return 0, errors.New("no answer to send in 30s")
+		return 0, 0, errors.New("no answer to send in 30s")
 	}
 }
 

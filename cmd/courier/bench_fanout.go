@@ -217,9 +217,9 @@ func courierFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d tim
 	benchProgress(stderr, "fanout: sending at %s for %s", fanoutRateText(r.Rate), d)
 	sender := devs[0]
 	w.set(time.Now(), d)
-	send := func() error { return sender.send(conv, f.bodySize) }
+	send := func() error { _, err := sender.send(conv, f.bodySize); return err }
 	if r.Rate <= 0 {
-		send = func() error { _, err := sender.sendAndWait(conv, f.bodySize); return err }
+		send = func() error { _, _, err := sender.sendAndWait(conv, f.bodySize); return err }
 	}
 	benchPace(ctx, r.Rate, d, send)
 	time.Sleep(time.Second) // the last deliveries

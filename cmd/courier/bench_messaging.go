@@ -134,7 +134,7 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 			dev := devs[senderDevice(s, n)]
 			conv := convs[senderDevice(s, n)/2]
 			for time.Now().Before(end) && ctx.Err() == nil {
-				lat, err := dev.sendAndWait(conv, f.bodySize)
+				stamp, lat, err := dev.sendAndWait(conv, f.bodySize)
 				if err != nil {
 					errs[s]++
 					if dev.closed() {
@@ -142,8 +142,10 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 					}
 					continue
 				}
-				acked[s]++
-				ackLat[s] = append(ackLat[s], lat)
+				if w.in(stamp) { // as deliveries are counted
+					acked[s]++
+					ackLat[s] = append(ackLat[s], lat)
+				}
 			}
 		}(s)
 	}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"testing"
+)
+
+// The messaging benches run at a tiny size through the real binary (they
+// start `courier serve` children of it), to prove the bench code works:
+// rates come out non-zero and every message is accounted for. The numbers
+// themselves are not asserted: they are measurements, not tests.
+
+// runBenchJSON runs `courier bench args… -json` and decodes its output.
+func runBenchJSON(t *testing.T, out any, args ...string) {
+	t.Helper()
+	cmd := exec.Command(courierBinary(t), append(append([]string{"bench"}, args...), "-json")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("courier bench %v: %v\n%s", args, err, stderr.String())
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		t.Fatalf("bench output: %v\n%s", err, stdout.String())
+	}
+}
+
+func TestBench_Messages(t *testing.T) {
+	var rs []messagesResult
+	runBenchJSON(t, &rs, "messages", "-devices", "20", "-senders", "0.5", "-duration", "1s")
+	if len(rs) != 1 {
+		t.Fatalf("got %d results, want 1", len(rs))
+	}
+	r := rs[0]
+	if r.Devices != 20 || r.Senders != 10 {
+		t.Errorf("devices %d senders %d, want 20 and 10", r.Devices, r.Senders)
+	}
+	if r.RawTxPerS <= 0 || r.SentPerS <= 0 || r.DeliveredPerS <= 0 {
+		t.Fatalf("rates not positive: %+v", r)
+	}
+	if r.Ratio <= 0 || r.Ratio != r.SentPerS/r.RawTxPerS {
+		t.Errorf("ratio %v, want sent/raw = %v", r.Ratio, r.SentPerS/r.RawTxPerS)
+	}
+	// Every acknowledged message in the window reaches the other member.
+	if r.DeliveredPerS != r.SentPerS {
+		t.Errorf("delivered/s %v != sent/s %v", r.DeliveredPerS, r.SentPerS)
+	}
+	if r.P50MS <= 0 || r.P99MS < r.P50MS || r.AckP99MS < r.AckP50MS {
+		t.Errorf("latencies out of order: %+v", r)
+	}
+	if r.Errors != 0 {
+		t.Errorf("%d errors", r.Errors)
+	}
+}
+
+func TestBench_Fanout(t *testing.T) {
+	var r fanoutResult
+	runBenchJSON(t, &r, "fanout", "-members", "20", "-rate", "20", "-duration", "1s")
+	if r.SentPerS <= 0 || r.DeliveredPerS <= 0 || r.RedisPerS <= 0 {
+		t.Fatalf("rates not positive: %+v", r)
+	}
+	if r.Missing != 0 {
+		t.Errorf("%d deliveries missing", r.Missing)
+	}
+	// Each message reaches all 20 devices, the sender's own included.
+	if want := r.SentPerS * 20; r.DeliveredPerS != want {
+		t.Errorf("delivered/s %v, want %v", r.DeliveredPerS, want)
+	}
+	if r.DeliveredRatio <= 0 || r.P99Ratio <= 0 || r.P99MS < r.P50MS {
+		t.Errorf("ratios or latencies not sane: %+v", r)
+	}
+}
+
+func TestBench_Connections(t *testing.T) {
+	var r connectionsResult
+	runBenchJSON(t, &r, "connections", "-connections", "200", "-settle", "500ms")
+	if r.EchoAfterKiB <= 0 || r.AfterKiB <= 0 {
+		t.Fatalf("no RSS read: %+v", r)
+	}
+	if r.PerConnKiB <= 0 || r.EchoPerConnKiB <= 0 || r.Ratio != r.PerConnKiB/r.EchoPerConnKiB {
+		t.Errorf("per-connection figures not sane: %+v", r)
+	}
+	// Each socket has a reader and a writer goroutine.
+	if r.GoroutinesPer < 1.5 {
+		t.Errorf("%.2f goroutines per connection, want about 2", r.GoroutinesPer)
+	}
+}
