@@ -108,10 +108,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.wg.Add(1)
 	g.mu.Unlock()
-	defer g.wg.Done()
 
 	ws, err := g.upgrader.Upgrade(w, r, nil)
 	if err != nil {
+		g.wg.Done()
 		return // the upgrader has answered
 	}
 	c := newConn(g, ws, dev)
@@ -123,13 +123,21 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ws.WriteControl(websocket.CloseMessage,
 			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "try again"), time.Now().Add(writeWait))
 		ws.Close()
+		g.wg.Done()
 		return
 	}
+	// Both pumps get fresh goroutines and the handler returns, as in
+	// gorilla's chat example: net/http's per-connection state (its 4 KiB
+	// bufio reader, the request, the response writer) is then garbage
+	// instead of living as long as the socket.
 	go c.writePump()
-	c.readPump() // this goroutine becomes the reader
-	c.close(websocket.CloseNormalClosure, "")
-	<-c.writerDone
-	g.hub.unregister(c)
+	go func() {
+		defer g.wg.Done()
+		c.readPump()
+		c.close(websocket.CloseNormalClosure, "")
+		<-c.writerDone
+		g.hub.unregister(c)
+	}()
 }
 
 // Close tells every socket "going away" (1001) so clients reconnect to
