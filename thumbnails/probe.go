@@ -1,7 +1,6 @@
 package thumbnails
 
 import (
-	"bytes"
 	"fmt"
 	"image"
 	"image/gif"
@@ -10,7 +9,6 @@ import (
 	"io"
 
 	"github.com/courier-chat/courier"
-	"github.com/gen2brain/heic"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -26,8 +24,6 @@ type Info struct {
 	Orientation int
 }
 
-// heifHeaderSize is how much of a HEIC file its DecodeConfig looks at.
-const heifHeaderSize = 32 << 10
 
 // Probe reads only the header of the image in r (size bytes long) and
 // refuses it, with ETOOLARGE, when it is over the limits, or, with
@@ -87,13 +83,14 @@ func decodeConfig(format string, ra io.ReaderAt, size int64) (cfg image.Config, 
 	case FormatBMP:
 		return bmp.DecodeConfig(r)
 	case FormatHEIC:
-		// The HEIC decoder takes one Read of its header size; give it
-		// exactly the bytes there are.
-		b := make([]byte, min(size, heifHeaderSize))
+		// Sizes come from the container boxes (heif.go); the boxes we need
+		// sit in `meta`, near the start, but nothing requires that, so the
+		// whole file is read (size is already within Limits.MaxBytes).
+		b := make([]byte, size)
 		if _, err := io.ReadFull(r, b); err != nil {
 			return cfg, err
 		}
-		return heic.DecodeConfig(bytes.NewReader(b))
+		return heifConfig(b)
 	}
 	return cfg, fmt.Errorf("no decoder for %s", format)
 }
