@@ -24,7 +24,6 @@ type Info struct {
 	Orientation int
 }
 
-
 // Probe reads only the header of the image in r (size bytes long) and
 // refuses it, with ETOOLARGE, when it is over the limits, or, with
 // EINVALID, when it is no image we can decode. No pixel is decoded, so a
