@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -15,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/tus/tusd/v2/pkg/handler"
-	expslog "golang.org/x/exp/slog"
 
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/s3"
@@ -90,9 +88,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		NetworkTimeout:                   cfg.NetworkTimeout,
 		AcquireLockTimeout:               cfg.AcquireLockTimeout,
 		GracefulRequestCompletionTimeout: cfg.GracefulCompletion,
-		// tusd logs every request at info through x/exp/slog; Courier's
-		// access log has those already, so only its warnings pass.
-		Logger: expslog.New(expslog.NewJSONHandler(os.Stderr, &expslog.HandlerOptions{Level: expslog.LevelWarn})),
+		Logger:                           tusdLogger(h.log),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("tusd: %w", err)
