@@ -40,6 +40,7 @@ type Config struct {
 
 	// Worker.
 	WorkerConcurrency int
+	MetricsAddr       string // a standalone worker's /metrics and /healthz; "" for none
 
 	// Messaging (realtime).
 	MessageRate    int    // messages per device per second
@@ -78,6 +79,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.integer(&c.UploadMaxInProgress, "upload-max-in-progress", 20, "uploads in progress per user")
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
+	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
 	b.integer(&c.MessageRate, "message-rate", 20, "messages per device per second (token bucket, per API node)")
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
@@ -110,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.UploadMaxPlain <= 0 || c.UploadMaxE2E <= 0 {
 		errs = append(errs, errors.New("upload-max-plain and upload-max-e2e must be positive"))
+	}
+	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("metrics-addr %q: %v", c.MetricsAddr, err))
 	}
 	if c.WorkerConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))
