@@ -35,6 +35,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	return m
 }
 
+// Known creates the series of the given task types at zero, so that a
+// fresh worker's /metrics lists them, and rates and alerts work, before the
+// first job of each type has run.
+func (m *Metrics) Known(types ...string) {
+	for _, t := range types {
+		m.duration.WithLabelValues(t)
+		m.failures.WithLabelValues(t, "true")
+		m.failures.WithLabelValues(t, "false")
+	}
+}
+
 // Middleware observes every job the mux runs.
 func (m *Metrics) Middleware(next asynq.Handler) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {

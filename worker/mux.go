@@ -15,6 +15,7 @@ func NewServeMux(h *MediaHandler, metrics *Metrics) *asynq.ServeMux {
 	mux := asynq.NewServeMux()
 	if metrics != nil {
 		mux.Use(metrics.Middleware)
+		metrics.Known(TypeProcessBlob, TypeTranscodeBlob)
 	}
 	mux.Handle(TypeProcessBlob, h)
 	mux.Handle(TypeTranscodeBlob, h)

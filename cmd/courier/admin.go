@@ -2,11 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"maps"
+	"net"
+	"net/http"
 	"slices"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/hibiken/asynqmon"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/courier-chat/courier/worker"
 )
@@ -25,7 +31,45 @@ func (m *Main) mountAdmin() {
 	m.onClose(func(context.Context) error { return mon.Close() })
 	m.API.Handle("/admin/queues/", m.API.AdminOnly(mon))
 	m.API.Handle("/admin/queues", m.API.AdminOnly(mon))
+	m.registerQueueMetrics()
+}
 
+// registerQueueMetrics adds the depth and latency of every job queue, read
+// from Redis at each scrape, to the process's registry.
+func (m *Main) registerQueueMetrics() {
 	insp := asynq.NewInspectorFromRedisClient(m.Redis)
 	m.Registry.MustRegister(worker.NewQueueCollector(insp, slices.Sorted(maps.Keys(worker.Queues))))
+}
+
+// serveWorkerMetrics gives a standalone worker, which has no API, a
+// listener of its own on -metrics-addr: /metrics (job latency and failures
+// by task type, the cluster's queue depths, Go and process figures) and
+// /healthz (alive; nothing else is asked, as on the API). In serve and dev
+// the API's /metrics shows the same registry. A port already taken fails
+// the start, naming the setting, rather than running unobserved.
+func (m *Main) serveWorkerMetrics() error {
+	addr := m.Config.MetricsAddr
+	if addr == "" {
+		return nil
+	}
+	m.registerQueueMetrics()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{Registry: m.Registry}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}` + "\n"))
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("metrics-addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	m.onClose(srv.Shutdown)
+	m.Logger.Info("metrics listening", "addr", ln.Addr().String())
+	return nil
 }

@@ -38,6 +38,7 @@ func testConfig(t *testing.T) Config {
 	c.LogLevel = "warn"
 	c.ShutdownTimeout = 5 * time.Second
 	c.UploadTempDir = t.TempDir()
+	c.MetricsAddr = "127.0.0.1:0" // workers side by side must not share :9091
 	return c
 }
 

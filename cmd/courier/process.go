@@ -151,6 +151,12 @@ func (m *Main) startAPI(ctx context.Context) error {
 }
 
 func (m *Main) startWorker(ctx context.Context) error {
+	if m.Mode == "worker" {
+		// No API here to show the job metrics: a listener of its own.
+		if err := m.serveWorkerMetrics(); err != nil {
+			return err
+		}
+	}
 	srv := asynq.NewServerFromRedisClient(m.Redis, asynq.Config{
 		Concurrency:     m.Config.WorkerConcurrency,
 		Queues:          workerQueues(),

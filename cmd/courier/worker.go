@@ -28,7 +28,9 @@ func (m *Main) mediaMux() *asynq.ServeMux {
 	media := worker.NewMediaHandler(m.S3, postgres.NewBlobStore(m.DB), bus, m.Queue, worker.MediaConfig{
 		Logger: m.Logger.With("component", "media"),
 	})
-	return worker.NewServeMux(media, worker.NewMetrics(m.Registry))
+	metrics := worker.NewMetrics(m.Registry)
+	metrics.Known(worker.TypePushNotify)
+	return worker.NewServeMux(media, metrics)
 }
 
 func workerQueues() map[string]int { return worker.Queues }
