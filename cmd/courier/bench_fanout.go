@@ -31,7 +31,9 @@ type fanoutResult struct {
 	DeliveredPerS  float64 `json:"delivered_per_s"` // to all members' devices, the sender's included
 	P50MS          float64 `json:"deliver_p50_ms"`  // send to deliver, the other members
 	P99MS          float64 `json:"deliver_p99_ms"`
-	Missing        int64   `json:"missing"` // deliveries owed for sent messages and not seen
+	Missing        int64   `json:"missing"`     // deliveries owed for sent messages and not seen
+	ServeCPUS      float64 `json:"serve_cpu_s"` // CPU the node used while the sender sent
+	BenchCPUS      float64 `json:"bench_cpu_s"` // CPU the bench's clients used meanwhile
 	RedisSentPerS  float64 `json:"redis_published_per_s"`
 	RedisPerS      float64 `json:"redis_delivered_per_s"`
 	RedisP50MS     float64 `json:"redis_p50_ms"`
@@ -75,7 +77,11 @@ func benchFanout(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fmt.Fprintf(tw, "redis pub/sub alone\t%.1f\t%.0f\t%.2f\t%.2f\t\t\n", r.RedisSentPerS, r.RedisPerS, r.RedisP50MS, r.RedisP99MS)
 	fmt.Fprintf(tw, "courier\t%.1f\t%.0f\t%.2f\t%.2f\t%d\t\n", r.SentPerS, r.DeliveredPerS, r.P50MS, r.P99MS, r.Missing)
 	fmt.Fprintf(tw, "ratio\t\t%.2fx\t\t%.2fx\t\t\n", r.DeliveredRatio, r.P99Ratio)
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "CPU while sending: courier serve %.1f s, bench clients %.1f s\n", r.ServeCPUS, r.BenchCPUS)
+	return nil
 }
 
 func fanoutRateText(rate float64) string {
@@ -216,12 +222,14 @@ func courierFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d tim
 	}
 	benchProgress(stderr, "fanout: sending at %s for %s", fanoutRateText(r.Rate), d)
 	sender := devs[0]
+	cpu := startCPUWatch(t.Child)
 	w.set(time.Now(), d)
 	send := func() error { _, err := sender.send(conv, f.bodySize); return err }
 	if r.Rate <= 0 {
 		send = func() error { _, _, err := sender.sendAndWait(conv, f.bodySize); return err }
 	}
 	benchPace(ctx, r.Rate, d, send)
+	r.ServeCPUS, r.BenchCPUS = cpu()
 	time.Sleep(time.Second) // the last deliveries
 	closeDevices(devs)
 

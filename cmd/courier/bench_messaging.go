@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,8 @@ type messagesResult struct {
 	P99MS         float64 `json:"deliver_p99_ms"`  //
 	AckP50MS      float64 `json:"sent_p50_ms"`     // send to sent
 	AckP99MS      float64 `json:"sent_p99_ms"`     //
+	ServeCPUS     float64 `json:"serve_cpu_s"`     // CPU the node used while senders sent (0 with --url)
+	BenchCPUS     float64 `json:"bench_cpu_s"`     // CPU the bench's own clients used meanwhile
 	Errors        int64   `json:"errors"`          // error frames and failed sends
 	LoadAvg       string  `json:"load_average_1m"` // at the start
 }
@@ -71,10 +74,10 @@ func benchMessages(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "messages: direct conversations, one message in flight per sender, %d-byte bodies; raw = the bare insert-with-seq transaction at the same concurrency\n", f.bodySize)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "devices\tsenders\tseconds\traw tx/s\tdurable msgs/s\tratio\tdelivered/s\tdeliver p50 ms\tdeliver p99 ms\tsent p50 ms\tsent p99 ms\terrors\tload\t")
+	fmt.Fprintln(tw, "devices\tsenders\tseconds\traw tx/s\tdurable msgs/s\tratio\tdelivered/s\tdeliver p50 ms\tdeliver p99 ms\tsent p50 ms\tsent p99 ms\tserve CPU s\tbench CPU s\terrors\tload\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", r.Devices, r.Senders, r.DurationS,
-			r.RawTxPerS, r.SentPerS, r.Ratio, r.DeliveredPerS, r.P50MS, r.P99MS, r.AckP50MS, r.AckP99MS, r.Errors, r.LoadAvg)
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", r.Devices, r.Senders, r.DurationS,
+			r.RawTxPerS, r.SentPerS, r.Ratio, r.DeliveredPerS, r.P50MS, r.P99MS, r.AckP50MS, r.AckP99MS, r.ServeCPUS, r.BenchCPUS, r.Errors, r.LoadAvg)
 	}
 	return tw.Flush()
 }
@@ -120,6 +123,7 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 	}
 	benchProgress(stderr, "messages %d devices: %d senders for %s", n, senders, d)
 
+	cpu := startCPUWatch(t.Child)
 	acked := make([]int64, senders)
 	ackLat := make([][]time.Duration, senders)
 	errs := make([]int64, senders)
@@ -150,6 +154,7 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 		}(s)
 	}
 	wg.Wait()
+	r.ServeCPUS, r.BenchCPUS = cpu()
 	time.Sleep(time.Second) // deliveries of the last messages
 	closeDevices(devs)
 
@@ -170,6 +175,25 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 	r.P50MS, r.P99MS = percentileMS(all, 50), percentileMS(all, 99)
 	r.AckP50MS, r.AckP99MS = percentileMS(acks, 50), percentileMS(acks, 99)
 	return r, nil
+}
+
+// startCPUWatch starts counting the CPU the node (when it is a child) and
+// this process use; the returned func stops and reports seconds.
+func startCPUWatch(child *benchChild) func() (serve, bench float64) {
+	self := os.Getpid()
+	self0, _ := processCPU(self)
+	var child0 time.Duration
+	if child != nil {
+		child0, _ = processCPU(child.PID())
+	}
+	return func() (float64, float64) {
+		self1, _ := processCPU(self)
+		var child1 time.Duration
+		if child != nil {
+			child1, _ = processCPU(child.PID())
+		}
+		return (child1 - child0).Seconds(), (self1 - self0).Seconds()
+	}
 }
 
 // closed reports whether the socket has gone.
