@@ -45,6 +45,14 @@ type Blob struct {
 	Variants   []Variant `json:"variants"`
 	FailReason string    `json:"fail_reason,omitempty"`
 
+	// Video and audio: ffprobe's codec names of the first streams ("h264",
+	// "hevc", "vp9"; "aac", "opus"), and the clockwise rotation (0, 90,
+	// 180, 270) players apply to the stored frames; Width and Height are
+	// the displayed size, after it.
+	VideoCodec string `json:"video_codec,omitempty"`
+	AudioCodec string `json:"audio_codec,omitempty"`
+	Rotation   int    `json:"rotation,omitempty"`
+
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }

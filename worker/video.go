@@ -24,7 +24,7 @@ func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) 
 	if err != nil {
 		return err
 	}
-	b.DurationMS = info.DurationMS
+	b.DurationMS, b.VideoCodec, b.AudioCodec, b.Rotation = info.DurationMS, info.VideoCodec, info.AudioCodec, info.Rotation
 	courier.Logger(ctx).Debug("media probed", "container", info.Container, "video", info.VideoCodec,
 		"audio", info.AudioCodec, "width", info.Width, "height", info.Height, "rotation", info.Rotation)
 	if !info.HasVideo {

@@ -39,13 +39,17 @@ func TestMedia_Videos(t *testing.T) {
 		name, contentType string
 		clip              []byte
 		w, h              int
+		vcodec, acodec    string
+		rotation          int
 		mp4               bool
 	}{
 		// The displayed size is the rotated one, and so is the poster's.
-		{"portrait rotated", "video/mp4", ffmpegMake(t, ffmpegMake(t, nil, landscapeClip), rotate90), 240, 320, true},
-		{"hevc mov", "video/quicktime", ffmpegMake(t, nil, hevcClip), 320, 240, true},
-		{"vp9 webm", "video/webm", ffmpegMake(t, nil, vp9Clip), 320, 240, true},
-		{"h264 360p faststart", "video/mp4", ffmpegMake(t, nil, goodClip), 640, 360, false},
+		// rotate=90 is stored as a display matrix turning 90° counterclockwise,
+		// which is 270° clockwise.
+		{"portrait rotated", "video/mp4", ffmpegMake(t, ffmpegMake(t, nil, landscapeClip), rotate90), 240, 320, "h264", "", 270, true},
+		{"hevc mov", "video/quicktime", ffmpegMake(t, nil, hevcClip), 320, 240, "hevc", "aac", 0, true},
+		{"vp9 webm", "video/webm", ffmpegMake(t, nil, vp9Clip), 320, 240, "vp9", "opus", 0, true},
+		{"h264 360p faststart", "video/mp4", ffmpegMake(t, nil, goodClip), 640, 360, "h264", "aac", 0, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			before := len(e.eventTypes())
@@ -57,6 +61,10 @@ func TestMedia_Videos(t *testing.T) {
 			if got.State != courier.BlobReady || got.Width != c.w || got.Height != c.h || got.DurationMS < 900 {
 				t.Fatalf("blob = %s %dx%d %d ms (%s), want ready %dx%d", got.State, got.Width, got.Height,
 					got.DurationMS, got.FailReason, c.w, c.h)
+			}
+			if got.VideoCodec != c.vcodec || got.AudioCodec != c.acodec || got.Rotation != c.rotation {
+				t.Errorf("recorded codecs %q/%q rotation %d, want %q/%q %d", got.VideoCodec, got.AudioCodec,
+					got.Rotation, c.vcodec, c.acodec, c.rotation)
 			}
 			for _, name := range []string{"poster", "thumb"} {
 				v := got.Variant(name)
@@ -113,8 +121,9 @@ func TestMedia_Videos(t *testing.T) {
 		if err := e.run(TypeProcessBlob, b.ID); err != nil {
 			t.Fatal(err)
 		}
-		if got := e.blob(b.ID); got.State != courier.BlobReady || got.DurationMS < 1900 || len(got.Variants) != 0 {
-			t.Fatalf("audio blob = %+v, want ready, 2 s, no variants", got)
+		if got := e.blob(b.ID); got.State != courier.BlobReady || got.DurationMS < 1900 || len(got.Variants) != 0 ||
+			got.AudioCodec != "aac" || got.VideoCodec != "" {
+			t.Fatalf("audio blob = %+v, want ready, 2 s, aac, no variants", got)
 		}
 	})
 }
