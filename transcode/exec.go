@@ -81,6 +81,7 @@ func (c Config) exec(ctx context.Context, r run) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, r.bin, r.args...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	cmd.WaitDelay = waitDelay
+	isolate(cmd) // dies with the worker; a cancel kills its children too
 	err := cmd.Run()
 	if err == nil {
 		if stdout.overflow {
