@@ -38,8 +38,10 @@ type MediaConfig struct {
 	// PosterTimeout bounds probing and grabbing the poster of one video,
 	// so a hostile file cannot hold the media queue. Default 2 minutes.
 	PosterTimeout time.Duration
-	// TempDir holds each job's downloaded original and outputs, removed
-	// when the job ends. Default os.TempDir().
+	// TempDir is where this process's folder of job temp dirs,
+	// courier-worker-<pid>, is made: each job's downloaded original and
+	// outputs, removed when the job ends. Folders of dead workers' PIDs
+	// are removed at start. Default os.TempDir().
 	TempDir string
 	// Logger receives one line per job outcome. Default slog.Default().
 	Logger *slog.Logger
@@ -60,6 +62,7 @@ type MediaHandler struct {
 	events  courier.EventPublisher
 	queue   Enqueuer
 	cfg     MediaConfig
+	tempDir string // cfg.TempDir/courier-worker-<pid>
 }
 
 // NewMediaHandler returns a handler over its dependencies; queue is where
@@ -74,7 +77,8 @@ func NewMediaHandler(objects ObjectStore, blobs courier.BlobStore, events courie
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &MediaHandler{objects: objects, blobs: blobs, events: events, queue: queue, cfg: cfg}
+	return &MediaHandler{objects: objects, blobs: blobs, events: events, queue: queue, cfg: cfg,
+		tempDir: processTempDir(cfg.TempDir, cfg.Logger)}
 }
 
 // VariantKey is where a blob's variant is stored. It depends on nothing but

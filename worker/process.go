@@ -119,9 +119,9 @@ func (h *MediaHandler) head(ctx context.Context, key string) ([]byte, error) {
 // file of the job's own (memory stays flat whatever the size), runs f on
 // its path, and removes the temp directory, outputs included.
 func (h *MediaHandler) withOriginal(ctx context.Context, b *courier.Blob, f func(path string) error) error {
-	dir, err := os.MkdirTemp(h.cfg.TempDir, "courier-media-")
+	dir, err := h.jobTempDir()
 	if err != nil {
-		return fmt.Errorf("media: temp dir: %w", err)
+		return err
 	}
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "original")
