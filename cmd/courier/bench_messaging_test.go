@@ -81,8 +81,9 @@ func TestBench_Connections(t *testing.T) {
 	if r.PerConnKiB <= 0 || r.EchoPerConnKiB <= 0 || r.Ratio != r.PerConnKiB/r.EchoPerConnKiB {
 		t.Errorf("per-connection figures not sane: %+v", r)
 	}
-	// Each socket has a reader and a writer goroutine.
-	if r.GoroutinesPer < 1.5 {
-		t.Errorf("%.2f goroutines per connection, want about 2", r.GoroutinesPer)
+	// Each socket the node holds has at least its reader goroutine: the
+	// measurement was taken with the connections open.
+	if r.GoroutinesPer < 0.9 || r.GoroutinesPer > 4 {
+		t.Errorf("%.2f goroutines per connection, want 1 or 2", r.GoroutinesPer)
 	}
 }
