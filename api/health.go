@@ -49,7 +49,7 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	}
 	wg.Wait()
 	status, code := "ok", http.StatusOK
-	var down []string
+	down := []string{}
 	for name, res := range results {
 		if res.Status != "ok" {
 			down = append(down, name)
