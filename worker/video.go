@@ -14,9 +14,11 @@ import (
 
 // video handles a file ffprobe may read: a video gets its poster and a
 // thumb of it at once and is recorded ready, so a chat shows the bubble in
-// a second or two; its MP4, when one is needed, is made by a separate
-// TypeTranscodeBlob job on the low-priority video queue, which adds the
-// variant and sends a second media.ready. Audio gets its duration.
+// a second or two; its MP4, when a transcode is needed, is made by a
+// separate TypeTranscodeBlob job on the low-priority video queue, which
+// adds the variant and sends a second media.ready. A video that plays as
+// it is gets its mp4 here, a stream copy without its metadata (location).
+// Audio gets its duration and codec.
 func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) error {
 	pctx, cancel := context.WithTimeout(ctx, h.cfg.PosterTimeout)
 	defer cancel()
@@ -60,6 +62,16 @@ func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) 
 	b.Variants, b.Blurhash = []courier.Variant{pv, tv}, res.Blurhash
 
 	needMP4 := transcode.NeedsTranscode(info)
+	if !needMP4 {
+		// It plays as uploaded, but the upload says where it was filmed:
+		// members get a copy without metadata, made now since a copy
+		// costs no more than the download did.
+		mv, err := h.mp4(ctx, b.ID, path, info)
+		if err != nil {
+			return err
+		}
+		b.Variants = append(b.Variants, mv)
+	}
 	if err := h.ready(ctx, b, needMP4); err != nil {
 		return err
 	}
@@ -82,15 +94,7 @@ func (h *MediaHandler) transcode(ctx context.Context, b *courier.Blob) error {
 		if err != nil {
 			return err
 		}
-		if !transcode.NeedsTranscode(info) {
-			return nil
-		}
-		out := filepath.Join(filepath.Dir(path), "out.mp4")
-		if err := h.cfg.Video.MP4(ctx, path, out, info); err != nil {
-			return err
-		}
-		w, hgt := transcode.MP4Size(info)
-		v, err := h.putFile(ctx, b.ID, "mp4", out, "video/mp4", w, hgt)
+		v, err := h.mp4(ctx, b.ID, path, info)
 		if err != nil {
 			return err
 		}
@@ -106,6 +110,25 @@ func (h *MediaHandler) transcode(ctx context.Context, b *courier.Blob) error {
 		b.Variants = append(withoutVariant(b.Variants, "mp4"), v)
 		return h.ready(ctx, b, false)
 	})
+}
+
+// mp4 makes and stores the mp4 variant of the video at path: a transcode
+// when NeedsTranscode says the original does not play everywhere, else a
+// stream copy (transcode.Remux) without the original's metadata. Either
+// way the variant, not the original, is what members play, and it carries
+// no location.
+func (h *MediaHandler) mp4(ctx context.Context, blobID, path string, info *transcode.Info) (courier.Variant, error) {
+	out := filepath.Join(filepath.Dir(path), "out.mp4")
+	w, hgt := info.Width, info.Height
+	if transcode.NeedsTranscode(info) {
+		if err := h.cfg.Video.MP4(ctx, path, out, info); err != nil {
+			return courier.Variant{}, err
+		}
+		w, hgt = transcode.MP4Size(info)
+	} else if err := h.cfg.Video.Remux(ctx, path, out, info); err != nil {
+		return courier.Variant{}, err
+	}
+	return h.putFile(ctx, blobID, "mp4", out, "video/mp4", w, hgt)
 }
 
 func withoutVariant(vs []courier.Variant, name string) []courier.Variant {

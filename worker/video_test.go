@@ -25,8 +25,9 @@ const (
 		"-x265-params log-level=error -tag:v hvc1 -pix_fmt yuv420p -c:a aac -shortest hevc.mov"
 	vp9Clip = "-f lavfi -i testsrc=size=320x240:rate=30:duration=2 " + tone + " -c:v libvpx-vp9 -deadline realtime " +
 		"-cpu-used 8 -b:v 200k -pix_fmt yuv420p -c:a libopus -shortest vp9.webm"
+	// Plays everywhere as it is, and says where it was filmed, as phones do.
 	goodClip = "-f lavfi -i testsrc=size=640x360:rate=30:duration=1 " + tone + " -c:v libx264 -preset ultrafast " +
-		"-pix_fmt yuv420p -c:a aac -shortest -movflags +faststart good.mp4"
+		"-pix_fmt yuv420p -c:a aac -shortest -movflags +faststart -metadata location=+48.8577+002.2950/ good.mp4"
 	audioClip = tone + " -c:a aac audio.m4a"
 )
 
@@ -92,6 +93,22 @@ func TestMedia_Videos(t *testing.T) {
 				t.Fatalf("transcode task: %v %v, want queued=%v", task, err, c.mp4)
 			}
 			if !c.mp4 {
+				// No transcode: the mp4 is a copy without the location,
+				// there at the first and only media.ready.
+				v := got.Variant("mp4")
+				if v == nil || v.ContentType != "video/mp4" || v.Width != c.w || v.Height != c.h {
+					t.Fatalf("mp4 variant %+v, want a %dx%d copy", v, c.w, c.h)
+				}
+				if probe := ffprobe(t, e.variant(got, "mp4")); !strings.Contains(probe, "codec_name=h264") ||
+					!strings.Contains(probe, "codec_name=aac") || strings.Contains(probe, "TAG:location") {
+					t.Errorf("mp4 variant is not an H.264/AAC copy without location:\n%s", probe)
+				}
+				if probe := ffprobe(t, c.clip); !strings.Contains(probe, "TAG:location") {
+					t.Errorf("the test clip carries no location to remove:\n%s", probe)
+				}
+				if evs := e.eventTypes()[before:]; !slices.Equal(evs, []string{courier.EventMediaReady}) {
+					t.Errorf("events = %v, want media.ready once", evs)
+				}
 				return
 			}
 			if err := e.run(TypeTranscodeBlob, b.ID); err != nil {
@@ -183,14 +200,15 @@ func (e *mediaEnv) inspector() *asynq.Inspector {
 	return insp
 }
 
-// ffprobe describes the streams of a media file's bytes.
+// ffprobe describes the container (tags included) and the streams of a
+// media file's bytes.
 func ffprobe(t *testing.T, data []byte) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "f")
 	if err := os.WriteFile(p, data, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_streams", p).CombinedOutput()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_format", "-show_streams", p).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe: %v\n%s", err, out)
 	}
