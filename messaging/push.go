@@ -12,20 +12,22 @@ import (
 // device lookup per member, which must not delay the sender's `sent`.
 func (s *Service) pushWorker() {
 	defer s.pushers.Done()
-	for msg := range s.pushq {
+	for j := range s.pushq {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := s.pushOffline(ctx, msg); err != nil {
-			s.logger.Error("push: enqueue", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)
+		if err := s.pushOffline(ctx, j.msg, j.members); err != nil {
+			s.logger.Error("push: enqueue", "conversation_id", j.msg.ConversationID, "seq", j.msg.Seq, "err", err)
 		}
 		cancel()
 	}
 }
 
-func (s *Service) pushOffline(ctx context.Context, msg *courier.Message) error {
-	members, err := s.convs.MemberIDs(ctx, msg.ConversationID)
-	if err != nil {
-		return err
-	}
+// pushJob is a stored message and its members at its seq.
+type pushJob struct {
+	msg     *courier.Message
+	members []string
+}
+
+func (s *Service) pushOffline(ctx context.Context, msg *courier.Message, members []string) error {
 	// The sender's own devices are not woken for their own message; they
 	// get it at their next sync.
 	var others []string

@@ -22,6 +22,14 @@ type PushEnqueuer interface {
 	EnqueuePush(ctx context.Context, deviceID, conversationID string, seq int64) error
 }
 
+// MemberSender is a courier.MessageStore that also returns, read in the
+// transaction that stored the message, the conversation's members at its
+// seq (postgres.MessageStore has it). The Service then fans out without a
+// membership query per message; members is nil when nothing was stored.
+type MemberSender interface {
+	SendWithMembers(ctx context.Context, from *courier.Device, req courier.SendRequest) (msg *courier.Message, members []string, created bool, err error)
+}
+
 // Config holds the limits of the messaging core.
 type Config struct {
 	// SendRate is messages per device per second. Default 20.
@@ -79,7 +87,7 @@ type Service struct {
 	sendLimit   *Limiter
 	typingLimit *Limiter
 	typingRelay *Limiter
-	pushq       chan *courier.Message
+	pushq       chan pushJob
 	pushers     sync.WaitGroup
 	mu          sync.RWMutex // guards closed against sends on a closed pushq
 	closed      bool
@@ -101,7 +109,7 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		sendLimit:   NewLimiter(cfg.SendRate, cfg.SendBurst),
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
-		pushq:       make(chan *courier.Message, 1024),
+		pushq:       make(chan pushJob, 1024),
 	}
 	for range cfg.PushWorkers {
 		s.pushers.Add(1)
@@ -134,17 +142,27 @@ func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.Se
 	if ok, wait := s.sendLimit.Allow(from.ID); !ok {
 		return nil, false, rateLimited("messages", wait)
 	}
-	msg, created, err := s.store.Send(ctx, from, req)
+	var msg *courier.Message
+	var members []string
+	var created bool
+	var err error
+	if ms, ok := s.store.(MemberSender); ok {
+		msg, members, created, err = ms.SendWithMembers(ctx, from, req)
+	} else {
+		msg, created, err = s.store.Send(ctx, from, req)
+	}
 	if err != nil {
 		return nil, false, err
 	}
 	// The message is committed: fan-out must not be cut short by the
 	// client going away.
 	ctx = context.WithoutCancel(ctx)
-	members, err := s.convs.MemberIDs(ctx, msg.ConversationID)
-	if err != nil {
-		s.logger.Error("fan-out: members", "conversation_id", msg.ConversationID, "err", err)
-		return msg, created, nil
+	if members == nil {
+		// A resend, or a store that does not report members: ask.
+		if members, err = s.convs.MemberIDs(ctx, msg.ConversationID); err != nil {
+			s.logger.Error("fan-out: members", "conversation_id", msg.ConversationID, "err", err)
+			return msg, created, nil
+		}
 	}
 	data, _ := json.Marshal(msg)
 	if err := s.bus.Publish(ctx, members, courier.Event{Type: FrameMessage, Data: data}); err != nil {
@@ -155,7 +173,7 @@ func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.Se
 	if created && s.push != nil {
 		s.mu.RLock()
 		if !s.closed {
-			s.pushq <- msg // blocks when 1,024 behind: backpressure, not loss
+			s.pushq <- pushJob{msg: msg, members: members} // blocks when 1,024 behind: backpressure, not loss
 		}
 		s.mu.RUnlock()
 	}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/courier-chat/courier"
@@ -151,5 +152,44 @@ func TestAttachments(t *testing.T) {
 	list, _, _ := e.convs.Conversations(ctx, c.UserID, "", 1)
 	if list[0].LastMessage == nil || list[0].LastMessage.Attachments != 1 {
 		t.Fatalf("last message %+v, want one attachment", list[0].LastMessage)
+	}
+}
+
+// TestSendWithMembers checks the members a send returns are those at the
+// message's seq, for both group commit and one transaction per message:
+// a removed member is not among them, a resend returns none.
+func TestSendWithMembers(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		maxBatch int
+	}{{"group commit", 0}, {"alone", 1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, postgres.ConversationConfig{}, postgres.MessageConfig{MaxBatch: tc.maxBatch})
+			ctx := context.Background()
+			u := e.users(t, 3)
+			g := e.group(t, u[0], u[1], u[2])
+			send := func(clientID string, atts ...string) ([]string, bool) {
+				t.Helper()
+				_, members, created, err := e.msgs.SendWithMembers(ctx, u[0],
+					courier.SendRequest{ConversationID: g.ID, ClientID: clientID, Body: []byte("x"), Attachments: atts})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return members, created
+			}
+			all := []string{u[0].UserID, u[1].UserID, u[2].UserID}
+			slices.Sort(all)
+			if got, _ := send("a"); !slices.Equal(got, all) {
+				t.Fatalf("members %v, want %v", got, all)
+			}
+			wantCode(t, e.convs.RemoveMember(ctx, u[0].UserID, g.ID, u[2].UserID), "")
+			left := slices.DeleteFunc(slices.Clone(all), func(id string) bool { return id == u[2].UserID })
+			if got, _ := send("b", blob(t, e, u[0])); !slices.Equal(got, left) {
+				t.Fatalf("after removal, members %v, want %v", got, left)
+			}
+			if got, created := send("b"); created || got != nil {
+				t.Fatalf("resend: members %v created %v, want none", got, created)
+			}
+		})
 	}
 }

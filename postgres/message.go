@@ -90,8 +90,17 @@ func (s *MessageStore) Close() error {
 // commit. When ctx ends first, the message may still be committed: the
 // client resends with the same client ID and gets the original.
 func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
+	msg, _, created, err := s.SendWithMembers(ctx, from, req)
+	return msg, created, err
+}
+
+// SendWithMembers is Send that also returns the conversation's members at
+// the new message's seq, read in the transaction that stored it, so the
+// caller can fan out without a query of its own. members is nil when no
+// message was stored (a resend answered with the original).
+func (s *MessageStore) SendWithMembers(ctx context.Context, from *courier.Device, req courier.SendRequest) (msg *courier.Message, members []string, created bool, err error) {
 	if err := validateSend(from, &req); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	// Without attachments there is nothing to check first: the batched
 	// insert itself skips a non-member's message and a resend, and resolve
@@ -99,18 +108,18 @@ func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req couri
 	// refused one never reaches a batch.
 	if len(req.Attachments) > 0 {
 		if msg, err := s.precheck(ctx, from, &req); msg != nil || err != nil {
-			return msg, false, err
+			return msg, nil, false, err
 		}
 	}
 	p := &pendingSend{from: from, req: req, done: make(chan sendResult, 1)}
 	if err := s.enqueue(ctx, p); err != nil {
-		return nil, false, err
+		return nil, nil, false, err
 	}
 	select {
 	case r := <-p.done:
-		return r.msg, r.created, r.err
+		return r.msg, r.members, r.created, r.err
 	case <-ctx.Done():
-		return nil, false, ctx.Err()
+		return nil, nil, false, ctx.Err()
 	}
 }
 

@@ -21,6 +21,7 @@ type pendingSend struct {
 
 type sendResult struct {
 	msg     *courier.Message
+	members []string // the conversation's members at msg's seq; nil for a resend
 	created bool
 	err     error
 }
@@ -42,6 +43,10 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // their rows for the download rule, and the sender's own watermarks move to
 // the new message: sending marks the conversation read up to it.
 // clock_timestamp() is read after the row lock, so timestamps follow seqs.
+// The members come back too, read under the same lock: a member removed
+// before this message is not among them, one removed after it is (removal
+// takes the conversation's lock too), and the fan-out needs no query of its
+// own.
 const insertMessageSQL = `WITH bump AS (
 	UPDATE conversations SET last_seq = last_seq + 1, last_sender_id = $2,
 		last_message_at = clock_timestamp(), last_attachments = cardinality($6::text[])
@@ -62,7 +67,8 @@ const insertMessageSQL = `WITH bump AS (
 		read_seq = GREATEST(read_seq, msg.seq)
 	FROM msg WHERE conversation_id = $1 AND user_id = $2
 )
-SELECT seq, created_at FROM msg`
+SELECT seq, created_at, ARRAY(SELECT user_id FROM conversation_members
+	WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id) FROM msg`
 
 // committer takes the first waiting message, drains whatever else is
 // queued (up to MaxBatch), and commits them together. While it commits,
@@ -178,12 +184,13 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		p := batch[i]
 		m := &courier.Message{ConversationID: p.req.ConversationID, SenderID: p.from.UserID,
 			SenderDeviceID: p.from.ID, ClientID: p.req.ClientID, Body: p.req.Body, Attachments: p.req.Attachments}
-		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt)
+		var members []string
+		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt, &members)
 		if noRows(err) {
 			err = nil
 			unresolved = append(unresolved, i)
 		} else if err == nil {
-			results[i] = sendResult{msg: m, created: true}
+			results[i] = sendResult{msg: m, members: members, created: true}
 		}
 	}
 	if cerr := br.Close(); err == nil {
