@@ -51,7 +51,9 @@ media_tools() {
 	local missing=()
 	command -v ffmpeg >/dev/null || missing+=(ffmpeg)
 	command -v heif-enc >/dev/null || missing+=(libheif-examples)
-	[ -e /usr/include/libheif/heif.h ] || missing+=(libheif-dev)
+	# libheif1 is the shared library gen2brain/heic loads at run time
+	# (its WASM fallback is slower); -dev pulls it in with the headers.
+	dpkg -s libheif-dev >/dev/null 2>&1 || missing+=(libheif-dev)
 	if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 	say "media tools: ffmpeg $(ffmpeg -version | head -1 | awk '{print $3}'), libheif ok"
 }
