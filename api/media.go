@@ -86,9 +86,23 @@ func (m *media) serveOriginal(w http.ResponseWriter, r *http.Request) {
 			etag: `"` + b.ID + `.original"`, filename: name})
 		return
 	}
-	if b.Mode == courier.BlobPlain && b.OwnerID != courier.DeviceFromContext(r.Context()).UserID &&
-		(b.State == courier.BlobProcessing || (b.State == courier.BlobFailed && strings.HasPrefix(b.ContentType, "image/"))) {
+	shared := b.Mode == courier.BlobPlain && b.OwnerID != courier.DeviceFromContext(r.Context()).UserID
+	if shared && b.State == courier.BlobProcessing ||
+		shared && b.State == courier.BlobFailed && strings.HasPrefix(b.ContentType, "image/") {
 		Error(w, r, courier.Errorf(courier.ECONFLICT, "blob %s is %s; wait for media.ready", b.ID, b.State))
+		return
+	}
+	// Videos likewise: others get the worker's MP4 (transcoded, or the
+	// original stream-copied without metadata), never a filming location.
+	if shared && (strings.HasPrefix(b.ContentType, "video/") || b.VideoCodec != "") {
+		v := b.Variant("mp4")
+		if v == nil {
+			Error(w, r, courier.Errorf(courier.ECONFLICT, "video %s has no shareable copy yet; wait for media.ready", b.ID))
+			return
+		}
+		name := strings.TrimSuffix(b.Filename, path.Ext(b.Filename)) + ".mp4"
+		m.serve(w, r, object{key: v.Key, size: v.Size, contentType: "video/mp4",
+			etag: `"` + b.ID + `.mp4"`, filename: name})
 		return
 	}
 	m.serve(w, r, object{key: b.StorageKey, size: b.Size, contentType: b.ContentType,
