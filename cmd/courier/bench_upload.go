@@ -1,17 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,12 +44,28 @@ func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := direct.EnsureBucket(ctx); err != nil {
 		return err
 	}
-	srv, err := startServeChild(ctx, stderr)
+	// A scratch schema, as the messaging benches use, so the bench's
+	// accounts and uploads never land in the node's own database.
+	schema, err := newBenchSchema(ctx, cfg.DatabaseURL, 2)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	token, err := srv.signup()
+	defer schema.Drop()
+	cfg.DatabaseURL = schema.URL
+	cfg.OpenSignup = true
+	cfg.LogLevel = "warn"
+	// One bench user uploads like many phones: lift per-user limits.
+	cfg.UploadMaxInProgress, cfg.UploadMaxBytes = 10000, 1<<50
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	srv, err := startBenchServe(ctx, bin, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	token, err := signup(srv.URL)
 	if err != nil {
 		return err
 	}
@@ -64,8 +77,8 @@ func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	var peak atomic.Int64
-	stopSampling := srv.sampleRSS(&peak)
-	tusD, err := timeIt(func() error { return srv.tusUpload(token, *big, 1) })
+	stopSampling := samplePeakRSS(srv.PID(), &peak)
+	tusD, err := timeIt(func() error { return tusUpload(srv.URL, token, *big, 1) })
 	stopSampling()
 	if err != nil {
 		return err
@@ -82,7 +95,7 @@ func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	tusD, err = timeIt(func() error {
-		return parallel(*n, func(i int) error { return srv.tusUpload(token, *small, uint64(i+2)) })
+		return parallel(*n, func(i int) error { return tusUpload(srv.URL, token, *small, uint64(i+2)) })
 	})
 	if err != nil {
 		return err
@@ -161,57 +174,9 @@ func directPut(ctx context.Context, c *s3.Client, key string, size int64, seed u
 	return err
 }
 
-// serveChild is `courier serve` run as a child process, so its RSS is its
-// own and not the benchmark's.
-type serveChild struct {
-	cmd *exec.Cmd
-	url string
-}
-
-func startServeChild(ctx context.Context, stderr io.Writer) (*serveChild, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.CommandContext(ctx, exe, "serve", "-http-addr", addr, "-auto-migrate", "-open-signup", "-log-level", "warn",
-		// One bench user uploads like many phones: lift per-user limits.
-		"-upload-max-in-progress", "10000", "-upload-max-bytes-in-progress", strconv.FormatInt(1<<50, 10))
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	s := &serveChild{cmd: cmd, url: "http://" + addr}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if resp, err := http.Get(s.url + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return s, nil
-			}
-		}
-	}
-	s.stop()
-	return nil, fmt.Errorf("courier serve at %s did not become ready", addr)
-}
-
-func (s *serveChild) stop() {
-	s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.cmd.Process.Kill()
-	}
-}
-
-func (s *serveChild) signup() (string, error) {
-	resp, err := http.Post(s.url+"/v1/accounts", "application/json", strings.NewReader(`{"name":"bench","device_name":"bench"}`))
+// signup creates the bench account on the node at baseURL.
+func signup(baseURL string) (string, error) {
+	resp, err := http.Post(baseURL+"/v1/accounts", "application/json", strings.NewReader(`{"name":"bench","device_name":"bench"}`))
 	if err != nil {
 		return "", err
 	}
@@ -226,8 +191,8 @@ func (s *serveChild) signup() (string, error) {
 
 // tusUpload creates an upload and sends it in one PATCH, as a phone on a
 // good network does; e2e mode, so no processing job is queued.
-func (s *serveChild) tusUpload(token string, size int64, seed uint64) error {
-	req, _ := http.NewRequest("POST", s.url+"/v1/uploads/", nil)
+func tusUpload(baseURL, token string, size int64, seed uint64) error {
+	req, _ := http.NewRequest("POST", baseURL+"/v1/uploads/", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Tus-Resumable", "1.0.0")
 	req.Header.Set("Upload-Length", strconv.FormatInt(size, 10))
@@ -257,8 +222,8 @@ func (s *serveChild) tusUpload(token string, size int64, seed uint64) error {
 	return nil
 }
 
-// sampleRSS records the child's peak VmRSS every 20ms until stopped.
-func (s *serveChild) sampleRSS(peak *atomic.Int64) (stop func()) {
+// samplePeakRSS records the peak VmRSS of pid every 20ms until stopped.
+func samplePeakRSS(pid int, peak *atomic.Int64) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -267,7 +232,7 @@ func (s *serveChild) sampleRSS(peak *atomic.Int64) (stop func()) {
 		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if rss := readRSS(s.cmd.Process.Pid); rss > peak.Load() {
+			if rss, err := processRSS(pid); err == nil && rss > peak.Load() {
 				peak.Store(rss)
 			}
 			select {
@@ -278,20 +243,4 @@ func (s *serveChild) sampleRSS(peak *atomic.Int64) (stop func()) {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
-}
-
-func readRSS(pid int) int64 {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
