@@ -14,20 +14,25 @@ import (
 )
 
 // conn is one WebSocket. The reader goroutine (readPump) handles client
-// frames one at a time; the writer goroutine (writePump) owns the socket's
-// writes and its per-conversation delivery state, so live messages and
-// sync pages are ordered in one place.
+// frames one at a time; a writer goroutine, started only while there is
+// something to send (queue.go), owns the socket's writes and its
+// per-conversation delivery state, so live messages and sync pages are
+// ordered in one place. An idle socket holds the reader alone.
 type conn struct {
-	gw  *Gateway
-	ws  *websocket.Conn
-	dev *courier.Device
-	q   *sendQueue
+	gw   *Gateway
+	ws   *websocket.Conn
+	dev  *courier.Device
+	slot uint8 // which of the pinger's slots pings it
 
-	closeOnce  sync.Once
-	closing    chan struct{}
+	mu         sync.Mutex
+	items      []*outItem // waiting for the writer, at most cfg.SendQueue
+	pingDue    bool
+	writing    bool // a writer goroutine runs (or has hung up)
+	closing    bool
 	closeCode  int
 	closeText  string
-	writerDone chan struct{}
+	finished   bool          // the writer has hung up
+	finishedCh chan struct{} // made by waitFinished, closed at finish
 
 	// Writer-owned: the highest seq sent per conversation on this socket,
 	// known once a sync or a live message told it.
@@ -37,19 +42,11 @@ type conn struct {
 }
 
 func newConn(g *Gateway, ws *websocket.Conn, dev *courier.Device) *conn {
-	return &conn{
-		gw: g, ws: ws, dev: dev,
-		q:          newSendQueue(g.cfg.SendQueue),
-		closing:    make(chan struct{}),
-		writerDone: make(chan struct{}),
-	}
-}
-
-// enqueue queues an item for the writer; a full queue drops the socket.
-func (c *conn) enqueue(it *outItem) {
-	if !c.q.push(it) {
-		c.close(CloseSlowConsumer, "slow consumer, resync")
-	}
+	// Keep only what the socket uses of the device: the row read at
+	// authentication carries more (name, times) that would live as long
+	// as the socket.
+	dev = &courier.Device{ID: dev.ID, UserID: dev.UserID}
+	return &conn{gw: g, ws: ws, dev: dev, slot: uint8(g.pingSlot.Load())}
 }
 
 // reply queues a server frame.
@@ -65,93 +62,94 @@ func (c *conn) reply(f ServerFrame) {
 // close asks the writer to send a close frame and hang up; the first
 // reason wins.
 func (c *conn) close(code int, text string) {
-	c.closeOnce.Do(func() {
-		c.closeCode, c.closeText = code, text
-		close(c.closing)
-		if code == CloseSlowConsumer {
-			// Unblock a write stuck on a full TCP window; the socket is
-			// dropped either way.
-			c.ws.UnderlyingConn().SetWriteDeadline(time.Now())
-		}
-	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return
+	}
+	c.closing, c.closeCode, c.closeText = true, code, text
+	if code == CloseSlowConsumer {
+		// Unblock a write stuck on a full TCP window; the socket is
+		// dropped either way.
+		c.ws.UnderlyingConn().SetWriteDeadline(time.Now())
+	}
+	c.startWriter()
 }
 
 var readBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// readPump reads frames until the socket fails or closes. A frame over
-// MaxFrame is read to its end (up to MaxWireFrame), discarded and answered
-// with too_large; the socket stays up.
+// run is the socket's reader goroutine: it reads until the socket fails
+// or closes, then hangs up and unregisters.
+func (c *conn) run() {
+	c.readPump()
+	c.close(websocket.CloseNormalClosure, "")
+	c.waitFinished()
+	c.gw.hub.unregister(c)
+	c.gw.wg.Done()
+}
+
+// readPump reads frames until the socket fails or closes.
+//
+// An idle socket's reader sits in NextReader for hours, so what is on its
+// stack then is what the socket costs in stack: run, readPump and gorilla's
+// read path down to the netpoller, about 1 KiB. Kept lean (small frames
+// here, the work in readFrame, which is off the stack while idle) that
+// fits a goroutine's first 2 KiB stack; one fat frame more (readPump had
+// 256 bytes of locals when it held the frame handling) and every idle
+// socket holds 4 KiB. The runtime may start goroutines with a larger stack
+// when its average stack is deep (GODEBUG adaptivestackstart); with
+// thousands of idle readers the average is theirs.
 func (c *conn) readPump() {
+	c.startReading()
+	for {
+		_, r, err := c.ws.NextReader()
+		if err != nil || !c.readFrame(r) {
+			return
+		}
+	}
+}
+
+func (c *conn) startReading() {
 	c.ws.SetReadLimit(MaxWireFrame)
 	c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	c.ws.SetPongHandler(func(string) error {
 		return c.ws.SetReadDeadline(time.Now().Add(pongWait))
 	})
-	for {
-		_, r, err := c.ws.NextReader()
-		if err != nil {
-			return
-		}
-		buf := readBufs.Get().(*bytes.Buffer)
-		buf.Reset()
-		_, err = buf.ReadFrom(io.LimitReader(r, MaxFrame+1))
-		if err == nil && buf.Len() > MaxFrame {
-			id := peekID(buf.Bytes())
-			_, err = io.Copy(io.Discard, r)
-			if err == nil {
-				c.reply(errorFrame(id, courier.Errorf(courier.ETOOLARGE, "frame over %d bytes", MaxFrame)))
-			}
-		} else if err == nil {
-			c.ws.SetReadDeadline(time.Now().Add(pongWait))
-			c.handle(buf.Bytes())
-		}
-		if buf.Cap() <= 4<<10 {
-			readBufs.Put(buf) // keep only small buffers around
-		}
-		if err != nil {
-			return // includes over MaxWireFrame: gorilla has sent 1009
-		}
-		select {
-		case <-c.closing:
-			return
-		default:
-		}
-	}
 }
 
-// writePump writes queued items and pings until the socket closes.
-func (c *conn) writePump() {
-	ticker := time.NewTicker(pingPeriod)
-	defer func() {
-		ticker.Stop()
-		c.ws.Close()
-		close(c.writerDone)
-	}()
-	for {
-		select {
-		case <-c.q.notify:
-			for _, it := range c.q.drain() {
-				if c.isClosed() {
-					break
-				}
-				if err := c.write(it); err != nil {
-					c.close(websocket.CloseAbnormalClosure, "")
-					return
-				}
-			}
-		case <-ticker.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "")
-				return
-			}
-		case <-c.closing:
-			if c.closeCode != websocket.CloseAbnormalClosure {
-				c.ws.WriteControl(websocket.CloseMessage,
-					websocket.FormatCloseMessage(c.closeCode, c.closeText), time.Now().Add(time.Second))
-			}
-			return
+// readFrame reads and handles one frame, and reports whether to go on. A
+// frame over MaxFrame is read to its end (up to MaxWireFrame), discarded
+// and answered with too_large; the socket stays up.
+func (c *conn) readFrame(r io.Reader) bool {
+	buf := readBufs.Get().(*bytes.Buffer)
+	buf.Reset()
+	_, err := buf.ReadFrom(io.LimitReader(r, MaxFrame+1))
+	if err == nil && buf.Len() > MaxFrame {
+		id := peekID(buf.Bytes())
+		_, err = io.Copy(io.Discard, r)
+		if err == nil {
+			c.reply(errorFrame(id, courier.Errorf(courier.ETOOLARGE, "frame over %d bytes", MaxFrame)))
 		}
+	} else if err == nil {
+		c.ws.SetReadDeadline(time.Now().Add(pongWait))
+		c.handleApart(buf.Bytes())
 	}
+	if buf.Cap() <= 4<<10 {
+		readBufs.Put(buf) // keep only small buffers around
+	}
+	// An error includes a frame over MaxWireFrame: gorilla has sent 1009.
+	return err == nil && !c.isClosed()
+}
+
+// handleApart handles a frame on a goroutine of its own and waits for it.
+// Handling reaches the store and JSON, deep call chains that would grow
+// the reader's stack to tens of KiB and keep it so while the socket idles
+// (a stack shrinks only at a GC, by half); this way the reader's stack
+// stays at what a blocked read needs.
+func (c *conn) handleApart(b []byte) {
+	var wg sync.WaitGroup
+	wg.Go(func() { c.handle(b) })
+	wg.Wait()
 }
 
 // write sends one item: a sync runs here, a message frame goes through
@@ -179,10 +177,7 @@ func (c *conn) ctx() (context.Context, context.CancelFunc) {
 
 // isClosed reports whether the socket is going away.
 func (c *conn) isClosed() bool {
-	select {
-	case <-c.closing:
-		return true
-	default:
-		return false
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
 }

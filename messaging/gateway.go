@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -15,10 +16,14 @@ import (
 // Keepalive and write timing, as in gorilla's chat example: the server
 // pings every pingPeriod and drops a socket that has sent nothing (not even
 // a pong) for pongWait; a write that takes longer than writeWait fails.
+// One pinger per gateway, rather than a ticker per socket, pings a
+// pingSlots-th of the sockets every pingPeriod/pingSlots, so pings are
+// spread out and an idle socket holds no timer.
 const (
 	writeWait  = 10 * time.Second
 	pongWait   = 60 * time.Second
 	pingPeriod = pongWait * 9 / 10
+	pingSlots  = 32
 )
 
 // Close codes beyond RFC 6455's.
@@ -33,11 +38,12 @@ type GatewayConfig struct {
 	// SendQueue is how many frames may wait for a slow socket before it is
 	// dropped. Default 256.
 	SendQueue int
-	// ReadBufferSize and WriteBufferSize are gorilla's I/O buffers; small,
-	// because most frames are small and idle sockets should cost little.
-	// Write buffers come from a shared pool and are held only while a frame
-	// is written. Default 1024 each.
-	ReadBufferSize  int
+	// ReadBufferSize is gorilla's read buffer, held by every socket for
+	// its life: small, because frames are small and a read larger than the
+	// buffer bypasses it. Default 256.
+	ReadBufferSize int
+	// WriteBufferSize is gorilla's write buffer; they come from a shared
+	// pool and are held only while a frame is written. Default 1024.
 	WriteBufferSize int
 	// CheckOrigin decides cross-origin browser upgrades. Default: allow all
 	// (the bearer token, not cookies, authenticates).
@@ -45,7 +51,8 @@ type GatewayConfig struct {
 }
 
 // Gateway is the GET /v1/ws handler: it upgrades authenticated requests
-// and runs one reader and one writer goroutine per socket.
+// and runs a reader goroutine per socket, and a writer goroutine while the
+// socket has something to send.
 type Gateway struct {
 	cfg      GatewayConfig
 	svc      *Service
@@ -58,6 +65,8 @@ type Gateway struct {
 	wg     sync.WaitGroup
 	mu     sync.Mutex
 	closed bool
+
+	pingSlot atomic.Uint32 // the slot the pinger visited last
 }
 
 // NewGateway returns a gateway over svc that receives events from bus.
@@ -66,7 +75,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, log
 		cfg.SendQueue = 256
 	}
 	if cfg.ReadBufferSize == 0 {
-		cfg.ReadBufferSize = 1024
+		cfg.ReadBufferSize = 256
 	}
 	if cfg.WriteBufferSize == 0 {
 		cfg.WriteBufferSize = 1024
@@ -89,6 +98,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, log
 		},
 	}
 	go g.hub.refreshLoop(ctx)
+	go g.pingLoop(ctx)
 	return g
 }
 
@@ -120,24 +130,40 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// in between is lost.
 	if err := g.hub.register(g.ctx, c); err != nil {
 		g.logger.Error("ws: register", "device_id", dev.ID, "err", err)
-		ws.WriteControl(websocket.CloseMessage,
-			websocket.FormatCloseMessage(websocket.CloseTryAgainLater, "try again"), time.Now().Add(writeWait))
-		ws.Close()
+		c.close(websocket.CloseTryAgainLater, "try again")
+		c.waitFinished()
 		g.wg.Done()
 		return
 	}
-	// Both pumps get fresh goroutines and the handler returns, as in
+	// The reader gets a fresh goroutine and the handler returns, as in
 	// gorilla's chat example: net/http's per-connection state (its 4 KiB
-	// bufio reader, the request, the response writer) is then garbage
-	// instead of living as long as the socket.
-	go c.writePump()
-	go func() {
-		defer g.wg.Done()
-		c.readPump()
-		c.close(websocket.CloseNormalClosure, "")
-		<-c.writerDone
-		g.hub.unregister(c)
-	}()
+	// bufio reader and writer, the request, the response writer) is then
+	// garbage instead of living as long as the socket, and the reader's
+	// stack holds no HTTP frames.
+	go c.run()
+}
+
+// pingLoop pings one slot of sockets per tick, each socket once per
+// pingPeriod. A new socket joins the slot visited last, so its first ping
+// comes a full round after it connected (as with a ticker per socket), and
+// well within pongWait.
+func (g *Gateway) pingLoop(ctx context.Context) {
+	t := time.NewTicker(pingPeriod / pingSlots)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		slot := uint8((g.pingSlot.Load() + 1) % pingSlots)
+		g.pingSlot.Store(uint32(slot))
+		g.hub.each(func(c *conn) {
+			if c.slot == slot {
+				c.ping()
+			}
+		})
+	}
 }
 
 // Close tells every socket "going away" (1001) so clients reconnect to
@@ -161,4 +187,4 @@ func (g *Gateway) Close(ctx context.Context) error {
 }
 
 // Connections is the number of open sockets on this node.
-func (g *Gateway) Connections() int { return len(g.hub.all()) }
+func (g *Gateway) Connections() int { return g.hub.count() }

@@ -20,16 +20,21 @@ type hub struct {
 	presence Presence
 	logger   *slog.Logger
 
-	mu      sync.RWMutex
-	topics  map[string]map[*conn]struct{}
-	devices map[string]int // device ID → local sockets
-	users   map[string]int // user ID → local sockets
+	mu sync.RWMutex
+	// topics holds each topic's local sockets as a slice, not a set: a
+	// user topic has a socket or two, and a one-element map costs a
+	// couple of hundred bytes per socket where a slice costs eight.
+	topics  map[string][]*conn
+	conns   map[*conn]struct{} // every registered socket
+	devices map[string]int     // device ID → local sockets
+	users   map[string]int     // user ID → local sockets
 }
 
 func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
 	h := &hub{
 		bus: bus, presence: presence, logger: logger,
-		topics:  map[string]map[*conn]struct{}{},
+		topics:  map[string][]*conn{},
+		conns:   map[*conn]struct{}{},
 		devices: map[string]int{},
 		users:   map[string]int{},
 	}
@@ -45,6 +50,7 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 	uid := c.dev.UserID
 	h.mu.Lock()
 	h.add(UserTopic(uid), c)
+	h.conns[c] = struct{}{}
 	h.devices[c.dev.ID]++
 	h.users[uid]++
 	first := h.users[uid] == 1
@@ -56,6 +62,7 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 	if err != nil {
 		h.mu.Lock()
 		h.remove(UserTopic(uid), c)
+		delete(h.conns, c)
 		h.devices[c.dev.ID]--
 		h.users[uid]--
 		h.mu.Unlock()
@@ -74,6 +81,7 @@ func (h *hub) unregister(c *conn) {
 	uid := c.dev.UserID
 	h.mu.Lock()
 	h.remove(UserTopic(uid), c)
+	delete(h.conns, c)
 	for _, t := range c.presenceTopics {
 		h.remove(t, c)
 	}
@@ -126,20 +134,25 @@ func (h *hub) publishPresence(ctx context.Context, ev PresenceEvent) {
 }
 
 func (h *hub) add(topic string, c *conn) {
-	set := h.topics[topic]
-	if set == nil {
-		set = map[*conn]struct{}{}
-		h.topics[topic] = set
-	}
-	set[c] = struct{}{}
+	h.topics[topic] = append(h.topics[topic], c)
 }
 
+// remove drops c from topic's sockets. It is linear in them, which stays
+// cheap for the thousands a popular user's presence topic might have.
 func (h *hub) remove(topic string, c *conn) {
-	if set := h.topics[topic]; set != nil {
-		delete(set, c)
-		if len(set) == 0 {
-			delete(h.topics, topic)
+	set := h.topics[topic]
+	for i, x := range set {
+		if x == c {
+			last := len(set) - 1
+			set[i], set[last] = set[last], nil
+			set = set[:last]
+			break
 		}
+	}
+	if len(set) == 0 {
+		delete(h.topics, topic)
+	} else {
+		h.topics[topic] = set
 	}
 }
 
@@ -161,7 +174,7 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 	it.frame, _ = json.Marshal(e)
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	for c := range h.topics[topic] {
+	for _, c := range h.topics[topic] {
 		c.enqueue(it)
 	}
 }
@@ -170,19 +183,21 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 func (h *hub) all() []*conn {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	seen := map[*conn]struct{}{}
-	var out []*conn
-	for t, set := range h.topics {
-		if len(t) > 2 && t[:2] == "u:" {
-			for c := range set {
-				if _, ok := seen[c]; !ok {
-					seen[c] = struct{}{}
-					out = append(out, c)
-				}
-			}
-		}
+	out := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		out = append(out, c)
 	}
 	return out
+}
+
+// each calls fn for every local socket, under the hub's read lock: fn must
+// not block, nor register or unregister sockets.
+func (h *hub) each(fn func(*conn)) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for c := range h.conns {
+		fn(c)
+	}
 }
 
 // refreshLoop renews the presence leases of every local device.
@@ -203,4 +218,11 @@ func (h *hub) refreshLoop(ctx context.Context) {
 			h.logger.Warn("presence: refresh", "err", err)
 		}
 	}
+}
+
+// count is the number of local sockets.
+func (h *hub) count() int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return len(h.conns)
 }

@@ -1,6 +1,10 @@
 package messaging
 
-import "sync"
+import (
+	"time"
+
+	"github.com/gorilla/websocket"
+)
 
 // outItem is one thing for a socket's writer: a rendered frame, or a sync
 // to run. Message frames carry their conversation and seq so the writer
@@ -12,42 +16,126 @@ type outItem struct {
 	sync  *syncRequest
 }
 
-// sendQueue is a socket's bounded queue of outgoing items. It is a slice
-// grown on demand rather than a buffered channel, so an idle socket holds
-// no 256-slot buffer; push refuses beyond max and the caller drops the
-// socket as a slow consumer.
-type sendQueue struct {
-	mu     sync.Mutex
-	items  []*outItem
-	max    int
-	notify chan struct{} // one pending wake-up for the writer
-}
+// The send side of a socket. Items wait in c.items, a slice grown on
+// demand (an idle socket holds none, where a buffered channel would hold
+// SendQueue slots forever). The writer goroutine is started when there is
+// something to write (an item, a ping, a close) and exits when there is
+// nothing left, so an idle socket costs no writer goroutine and no stack;
+// c.writing says one runs, so there is never more than one and frames
+// leave in the order they were queued.
 
-func newSendQueue(max int) *sendQueue {
-	return &sendQueue{max: max, notify: make(chan struct{}, 1)}
-}
-
-// push adds it, or reports false when the queue is full.
-func (q *sendQueue) push(it *outItem) bool {
-	q.mu.Lock()
-	if len(q.items) >= q.max {
-		q.mu.Unlock()
-		return false
+// enqueue queues an item for the writer; a socket already SendQueue items
+// behind is dropped as a slow consumer (the client resyncs).
+func (c *conn) enqueue(it *outItem) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
 	}
-	q.items = append(q.items, it)
-	q.mu.Unlock()
-	select {
-	case q.notify <- struct{}{}:
-	default:
+	if len(c.items) >= c.gw.cfg.SendQueue {
+		c.mu.Unlock()
+		c.close(CloseSlowConsumer, "slow consumer, resync")
+		return
 	}
-	return true
+	c.items = append(c.items, it)
+	c.startWriter()
+	c.mu.Unlock()
 }
 
-// drain takes everything queued, in order.
-func (q *sendQueue) drain() []*outItem {
-	q.mu.Lock()
-	items := q.items
-	q.items = nil
-	q.mu.Unlock()
-	return items
+// ping asks the writer for a keepalive ping (the gateway's pinger calls it
+// every pingPeriod).
+func (c *conn) ping() {
+	c.mu.Lock()
+	if !c.closing {
+		c.pingDue = true
+		c.startWriter()
+	}
+	c.mu.Unlock()
+}
+
+// startWriter starts the writer goroutine unless one runs. c.mu is held.
+func (c *conn) startWriter() {
+	if !c.writing {
+		c.writing = true
+		go c.writeLoop()
+	}
+}
+
+// writeLoop writes what is queued, batch by batch, until the queue is
+// empty (it exits) or the socket is closing (it sends the close frame and
+// hangs up).
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if c.closing {
+			c.mu.Unlock()
+			c.hangUp()
+			return
+		}
+		items, ping := c.items, c.pingDue
+		c.items, c.pingDue = nil, false
+		if len(items) == 0 && !ping {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		c.mu.Unlock()
+		if err := c.writeBatch(items, ping); err != nil {
+			c.close(websocket.CloseAbnormalClosure, "")
+		}
+	}
+}
+
+func (c *conn) writeBatch(items []*outItem, ping bool) error {
+	if ping {
+		if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			return err
+		}
+	}
+	for _, it := range items {
+		if c.isClosed() {
+			return nil
+		}
+		if err := c.write(it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hangUp sends the close frame (unless the socket already failed), closes
+// the socket, which ends the reader's read, and marks the writer finished.
+// c.writing stays true: no writer starts again.
+func (c *conn) hangUp() {
+	c.mu.Lock()
+	code, text := c.closeCode, c.closeText
+	c.items = nil
+	c.mu.Unlock()
+	if code != websocket.CloseAbnormalClosure {
+		c.ws.WriteControl(websocket.CloseMessage,
+			websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	}
+	c.ws.Close()
+	c.mu.Lock()
+	c.finished = true
+	if c.finishedCh != nil {
+		close(c.finishedCh)
+	}
+	c.mu.Unlock()
+}
+
+// waitFinished waits until the socket is closed and no writer runs. The
+// caller has called close, which starts a writer if none ran.
+func (c *conn) waitFinished() {
+	c.mu.Lock()
+	if c.finished {
+		c.mu.Unlock()
+		return
+	}
+	if c.finishedCh == nil {
+		c.finishedCh = make(chan struct{}) // made only by a waiter
+	}
+	ch := c.finishedCh
+	c.mu.Unlock()
+	<-ch
 }
