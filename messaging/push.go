@@ -4,22 +4,25 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courier-chat/courier"
 )
 
-// pushWorker enqueues pushes for members' devices that hold no live socket
-// on any node. It runs off the send path: a 1,024-member group costs one
-// device lookup per member, which must not delay the sender's `sent`.
-func (s *Service) pushWorker() {
-	defer s.pushers.Done()
-	for j := range s.pushq {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := s.pushOffline(ctx, j.msg, j.members); err != nil {
-			s.logger.Error("push: enqueue", "conversation_id", j.msg.ConversationID, "seq", j.msg.Seq, "err", err)
-		}
-		cancel()
-	}
-}
+// Pushes run off the send path: Send hands the stored message and its
+// members to a bounded queue and returns; a few workers find the members'
+// devices that hold no live socket on any node and enqueue a push for each.
+// When the queue is full the push is dropped, counted and logged, never
+// waited for: a push only wakes an app, and an app syncs when it opens, so
+// a lost one costs a notification, while waiting would cost every sender
+// its `sent` latency.
+
+// pushBatch is the most messages one worker checks together: one presence
+// call and one device query serve them all.
+const pushBatch = 256
+
+// pushDropLogEvery spaces the warnings about dropped pushes.
+const pushDropLogEvery = 10 * time.Second
 
 // pushJob is a stored message and its members at its seq.
 type pushJob struct {
@@ -27,32 +30,122 @@ type pushJob struct {
 	members []string
 }
 
-func (s *Service) pushOffline(ctx context.Context, msg *courier.Message, members []string) error {
-	// The sender's own devices are not woken for their own message; they
-	// get it at their next sync.
-	var others []string
-	for _, m := range members {
-		if m != msg.SenderID {
-			others = append(others, m)
+// queuePush hands j to the push workers without waiting.
+func (s *Service) queuePush(j pushJob) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
+	select {
+	case s.pushq <- j:
+		return
+	default:
+	}
+	n := s.pushesDropped.Add(1)
+	now := time.Now().UnixNano()
+	if last := s.pushDropLogged.Load(); now-last >= int64(pushDropLogEvery) && s.pushDropLogged.CompareAndSwap(last, now) {
+		s.logger.Warn("push: queue full, push dropped (the app syncs when opened)",
+			"conversation_id", j.msg.ConversationID, "seq", j.msg.Seq, "dropped_total", n)
+	}
+}
+
+// pushWorker takes a job, drains whatever else is queued (up to
+// pushBatch), and checks them together: the busier the node, the fewer
+// lookups per message.
+func (s *Service) pushWorker() {
+	defer s.pushers.Done()
+	batch := make([]pushJob, 0, pushBatch)
+	for j := range s.pushq {
+		batch = append(batch[:0], j)
+	fill:
+		for len(batch) < pushBatch {
+			select {
+			case j, ok := <-s.pushq:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, j)
+			default:
+				break fill
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := s.pushOffline(ctx, batch); err != nil {
+			s.logger.Error("push: enqueue", "messages", len(batch), "conversation_id", batch[0].msg.ConversationID,
+				"seq", batch[0].msg.Seq, "err", err)
+		}
+		cancel()
+		clear(batch) // let the messages go
+	}
+}
+
+// pushOffline enqueues a push for every device of every recipient of the
+// batch's messages that is not online: one presence call and one device
+// query for the whole batch. The sender's own devices are not woken for
+// their own message; they get it at their next sync.
+func (s *Service) pushOffline(ctx context.Context, batch []pushJob) error {
+	seen := map[string]bool{}
+	var users []string
+	for _, j := range batch {
+		for _, m := range j.members {
+			if m != j.msg.SenderID && !seen[m] {
+				seen[m] = true
+				users = append(users, m)
+			}
 		}
 	}
-	online, err := s.presence.OnlineDevices(ctx, others)
+	if len(users) == 0 {
+		return nil
+	}
+	online, err := s.presence.OnlineDevices(ctx, users)
 	if err != nil {
 		return err
 	}
-	for _, uid := range others {
-		devices, err := s.devices.Devices(ctx, uid)
-		if err != nil {
-			return err
+	devices, err := s.devices.DevicesOf(ctx, users)
+	if err != nil {
+		return err
+	}
+	offline := map[string][]string{} // user → devices without a socket
+	for _, d := range devices {
+		if !online[d.ID] {
+			offline[d.UserID] = append(offline[d.UserID], d.ID)
 		}
-		for _, d := range devices {
-			if online[d.ID] {
+	}
+	if len(offline) == 0 {
+		return nil // every device of every recipient is online: the usual case
+	}
+	// One failed enqueue does not cost the other devices their push.
+	var first error
+	for _, j := range batch {
+		for _, m := range j.members {
+			if m == j.msg.SenderID {
 				continue
 			}
-			if err := s.push.EnqueuePush(ctx, d.ID, msg.ConversationID, msg.Seq); err != nil {
-				return err
+			for _, id := range offline[m] {
+				if err := s.push.EnqueuePush(ctx, id, j.msg.ConversationID, j.msg.Seq); err != nil && first == nil {
+					first = err
+				}
 			}
 		}
 	}
-	return nil
+	return first
+}
+
+// PushesDropped is how many messages' pushes were dropped because the push
+// queue was full.
+func (s *Service) PushesDropped() uint64 { return s.pushesDropped.Load() }
+
+// Collectors returns the push queue's metrics, for a Prometheus registry.
+func (s *Service) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "courier_push_dropped_total",
+			Help: "Messages whose offline pushes were dropped because the push queue was full.",
+		}, func() float64 { return float64(s.pushesDropped.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "courier_push_queue_length",
+			Help: "Stored messages waiting for the offline-device check.",
+		}, func() float64 { return float64(len(s.pushq)) }),
+	}
 }

@@ -6,14 +6,16 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-chat/courier"
 )
 
-// DeviceLister lists a user's devices (courier.AccountService has it).
+// DeviceLister lists the live devices of several users at once
+// (postgres.AccountService has it).
 type DeviceLister interface {
-	Devices(ctx context.Context, userID string) ([]*courier.Device, error)
+	DevicesOf(ctx context.Context, userIDs []string) ([]*courier.Device, error)
 }
 
 // PushEnqueuer queues a content-free push for an offline device
@@ -41,8 +43,12 @@ type Config struct {
 	// TypingBurst is the bucket size for typing frames. Default 10.
 	TypingBurst int
 	// PushWorkers compute offline devices and enqueue pushes off the send
-	// path. Default 4.
+	// path, each checking up to 256 queued messages at once. Default 2.
 	PushWorkers int
+	// PushQueue is how many stored messages may wait for the push check;
+	// beyond it pushes are dropped (counted in
+	// courier_push_dropped_total), never waited for. Default 4096.
+	PushQueue int
 }
 
 func (c *Config) defaults() {
@@ -59,7 +65,10 @@ func (c *Config) defaults() {
 		c.TypingBurst = 10
 	}
 	if c.PushWorkers == 0 {
-		c.PushWorkers = 4
+		c.PushWorkers = 2
+	}
+	if c.PushQueue == 0 {
+		c.PushQueue = 4096
 	}
 }
 
@@ -89,8 +98,12 @@ type Service struct {
 	typingRelay *Limiter
 	pushq       chan pushJob
 	pushers     sync.WaitGroup
-	mu          sync.RWMutex // guards closed against sends on a closed pushq
-	closed      bool
+
+	pushesDropped  atomic.Uint64
+	pushDropLogged atomic.Int64 // unix ns of the last warning about drops
+
+	mu     sync.RWMutex // guards closed against sends on a closed pushq
+	closed bool
 }
 
 var _ courier.MessageStore = (*Service)(nil)
@@ -109,7 +122,7 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		sendLimit:   NewLimiter(cfg.SendRate, cfg.SendBurst),
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
-		pushq:       make(chan pushJob, 1024),
+		pushq:       make(chan pushJob, cfg.PushQueue),
 	}
 	for range cfg.PushWorkers {
 		s.pushers.Add(1)
@@ -171,11 +184,7 @@ func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.Se
 		s.logger.Error("fan-out: publish", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)
 	}
 	if created && s.push != nil {
-		s.mu.RLock()
-		if !s.closed {
-			s.pushq <- pushJob{msg: msg, members: members} // blocks when 1,024 behind: backpressure, not loss
-		}
-		s.mu.RUnlock()
+		s.queuePush(pushJob{msg: msg, members: members})
 	}
 	return msg, created, nil
 }
