@@ -28,6 +28,7 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 		TypingRate: float64(c.TypingRate),
 	}, store, convs, bus, presence, postgres.NewAccountService(m.DB), worker.Pusher{Queue: m.Queue}, m.Logger)
 	m.onClose(func(context.Context) error { svc.Close(); return nil })
+	m.Registry.MustRegister(svc.Collectors()...)
 
 	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue}, svc, bus, presence, m.Logger)
 	// Runs before the services close (closers run in reverse): sockets get
