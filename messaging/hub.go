@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-chat/courier"
@@ -20,23 +21,23 @@ type hub struct {
 	presence Presence
 	logger   *slog.Logger
 
+	last atomic.Pointer[rendered] // see render
+
 	mu sync.RWMutex
 	// topics holds each topic's local sockets as a slice, not a set: a
 	// user topic has a socket or two, and a one-element map costs a
 	// couple of hundred bytes per socket where a slice costs eight.
-	topics  map[string][]*conn
-	conns   map[*conn]struct{} // every registered socket
-	devices map[string]int     // device ID → local sockets
-	users   map[string]int     // user ID → local sockets
+	// A user's topic lists all the user's local sockets, so it also
+	// answers "first socket of the user" and "last of the device".
+	topics map[string][]*conn
+	conns  map[*conn]struct{} // every registered socket
 }
 
 func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
 	h := &hub{
 		bus: bus, presence: presence, logger: logger,
-		topics:  map[string][]*conn{},
-		conns:   map[*conn]struct{}{},
-		devices: map[string]int{},
-		users:   map[string]int{},
+		topics: map[string][]*conn{},
+		conns:  map[*conn]struct{}{},
 	}
 	bus.Handle(h.dispatch)
 	return h
@@ -47,24 +48,20 @@ func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
 func (h *hub) register(ctx context.Context, c *conn) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	uid := c.dev.UserID
+	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
 	h.mu.Lock()
-	h.add(UserTopic(uid), c)
+	h.add(topic, c)
 	h.conns[c] = struct{}{}
-	h.devices[c.dev.ID]++
-	h.users[uid]++
-	first := h.users[uid] == 1
+	first := len(h.topics[topic]) == 1
 	h.mu.Unlock()
-	err := h.bus.Subscribe(ctx, UserTopic(uid))
+	err := h.bus.Subscribe(ctx, topic)
 	if err == nil {
 		err = h.presence.Connect(ctx, uid, c.dev.ID)
 	}
 	if err != nil {
 		h.mu.Lock()
-		h.remove(UserTopic(uid), c)
+		h.remove(topic, c)
 		delete(h.conns, c)
-		h.devices[c.dev.ID]--
-		h.users[uid]--
 		h.mu.Unlock()
 		return err
 	}
@@ -78,24 +75,22 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 func (h *hub) unregister(c *conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	uid := c.dev.UserID
+	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
 	h.mu.Lock()
-	h.remove(UserTopic(uid), c)
+	h.remove(topic, c)
 	delete(h.conns, c)
 	for _, t := range c.presenceTopics {
 		h.remove(t, c)
 	}
-	h.devices[c.dev.ID]--
-	lastOfDevice := h.devices[c.dev.ID] == 0
-	if lastOfDevice {
-		delete(h.devices, c.dev.ID)
-	}
-	h.users[uid]--
-	if h.users[uid] == 0 {
-		delete(h.users, uid)
+	lastOfDevice := true
+	for _, o := range h.topics[topic] {
+		if o.dev.ID == c.dev.ID {
+			lastOfDevice = false
+			break
+		}
 	}
 	h.mu.Unlock()
-	h.bus.Unsubscribe(UserTopic(uid))
+	h.bus.Unsubscribe(topic)
 	for _, t := range c.presenceTopics {
 		h.bus.Unsubscribe(t)
 	}
@@ -159,6 +154,33 @@ func (h *hub) remove(topic string, c *conn) {
 // dispatch renders a bus event once and queues it on every local socket
 // of the topic. A socket whose queue is full is dropped: it resyncs.
 func (h *hub) dispatch(topic string, e courier.Event) {
+	it := h.render(e)
+	if it == nil {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range h.topics[topic] {
+		c.enqueue(it)
+	}
+}
+
+// rendered is the last event dispatch rendered. The bus hands a group
+// message's one Event to every member topic on the node (the same Data
+// slice each time), so comparing the slice's address finds the repeats;
+// keeping the slice keeps its address from being reused by another event.
+type rendered struct {
+	typ  string
+	data []byte
+	it   *outItem
+}
+
+// render returns e as a queued item, made once per event.
+func (h *hub) render(e courier.Event) *outItem {
+	if r := h.last.Load(); r != nil && len(e.Data) > 0 && r.typ == e.Type &&
+		len(r.data) == len(e.Data) && &r.data[0] == &e.Data[0] {
+		return r.it
+	}
 	it := &outItem{}
 	if e.Type == FrameMessage {
 		var ref struct {
@@ -167,16 +189,15 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 		}
 		if err := json.Unmarshal(e.Data, &ref); err != nil {
 			h.logger.Warn("dispatch: bad message event", "err", err)
-			return
+			return nil
 		}
 		it.conv, it.seq = ref.ConversationID, ref.Seq
 	}
 	it.frame, _ = json.Marshal(e)
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, c := range h.topics[topic] {
-		c.enqueue(it)
+	if len(e.Data) > 0 {
+		h.last.Store(&rendered{typ: e.Type, data: e.Data, it: it})
 	}
+	return it
 }
 
 // all returns every local socket.
