@@ -185,8 +185,16 @@ func (b *EventBus) release(topic string) {
 }
 
 // receive reads the pub/sub connection until Close.
+//
+// A message to a group arrives once per member channel this node holds,
+// with the same payload each time and usually back to back (the publisher
+// pipelines them). The last payload's decoded event is kept and handed on
+// again when the next payload is the same, so the handler sees one Event
+// (one Data slice) for all of them and can render it once.
 func (b *EventBus) receive(ctx context.Context) {
 	defer close(b.done)
+	var lastPayload string
+	var last courier.Event
 	for {
 		msg, err := b.ps.ReceiveTimeout(ctx, receiveTimeout)
 		if ctx.Err() != nil {
@@ -208,12 +216,15 @@ func (b *EventBus) receive(ctx context.Context) {
 		}
 		switch m := msg.(type) {
 		case *goredis.Message:
-			var e courier.Event
-			if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
-				b.logger.Warn("event bus: bad payload", "channel", m.Channel, "err", err)
-				continue
+			if m.Payload != lastPayload || lastPayload == "" {
+				var e courier.Event
+				if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+					b.logger.Warn("event bus: bad payload", "channel", m.Channel, "err", err)
+					continue
+				}
+				lastPayload, last = m.Payload, e
 			}
-			b.deliver(m.Channel, e)
+			b.deliver(m.Channel, last)
 		case *goredis.Subscription:
 			if m.Kind != "subscribe" {
 				continue

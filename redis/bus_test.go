@@ -126,3 +126,47 @@ func TestPresence(t *testing.T) {
 		})
 	}
 }
+
+// TestEventBus_OneDecodePerGroupEvent checks an event published to several
+// users subscribed on one node reaches each topic with its own data right,
+// and that the repeats share one decoded Data (the hub renders it once),
+// while different events back to back are each decoded.
+func TestEventBus_OneDecodePerGroupEvent(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	t.Cleanup(func() { b.Close() })
+	type got struct {
+		topic string
+		e     courier.Event
+	}
+	ch := make(chan got, 100)
+	b.Handle(func(topic string, e courier.Event) { ch <- got{topic, e} })
+	users := []string{"u1", "u2", "u3"}
+	for _, u := range users {
+		if err := b.Subscribe(ctx, messaging.UserTopic(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, data := range []string{`{"seq":1}`, `{"seq":2}`} {
+		if err := b.Publish(ctx, users, courier.Event{Type: "message", Data: json.RawMessage(data)}); err != nil {
+			t.Fatal(err)
+		}
+		var first *byte
+		for i, u := range users {
+			select {
+			case g := <-ch:
+				if g.topic != messaging.UserTopic(u) || string(g.e.Data) != data {
+					t.Fatalf("got %s %s, want %s %s", g.topic, g.e.Data, messaging.UserTopic(u), data)
+				}
+				if i == 0 {
+					first = &g.e.Data[0]
+				} else if &g.e.Data[0] != first {
+					t.Fatalf("event decoded again for %s", u)
+				}
+			case <-time.After(3 * time.Second):
+				t.Fatalf("no event for %s", u)
+			}
+		}
+	}
+}
