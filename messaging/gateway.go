@@ -40,7 +40,8 @@ type GatewayConfig struct {
 	SendQueue int
 	// ReadBufferSize is gorilla's read buffer, held by every socket for
 	// its life: small, because frames are small and a read larger than the
-	// buffer bypasses it. Default 256.
+	// buffer bypasses it. Default 128 (gorilla's floor is 125, the largest
+	// control frame).
 	ReadBufferSize int
 	// WriteBufferSize is gorilla's write buffer; they come from a shared
 	// pool and are held only while a frame is written. Default 1024.
@@ -75,7 +76,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, log
 		cfg.SendQueue = 256
 	}
 	if cfg.ReadBufferSize == 0 {
-		cfg.ReadBufferSize = 256
+		cfg.ReadBufferSize = 128
 	}
 	if cfg.WriteBufferSize == 0 {
 		cfg.WriteBufferSize = 1024
