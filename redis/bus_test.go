@@ -66,6 +66,11 @@ func TestEventBus_AcrossNodesWithReferenceCounts(t *testing.T) {
 	expect(t, chb, "u:alice", "message") // one reference left
 
 	b.Unsubscribe(messaging.UserTopic("alice"))
+	// Unsubscribe does not wait for Redis; a Subscribe does, for
+	// everything sent before it on the connection.
+	if err := b.Subscribe(ctx, messaging.UserTopic("barrier")); err != nil {
+		t.Fatal(err)
+	}
 	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
 	expectNothing(t, chb)
 
