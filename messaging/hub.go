@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/courier-chat/courier"
@@ -19,6 +20,8 @@ type hub struct {
 	bus      Bus
 	presence Presence
 	logger   *slog.Logger
+
+	last atomic.Pointer[rendered] // see render
 
 	mu sync.RWMutex
 	// topics holds each topic's local sockets as a slice, not a set: a
@@ -151,6 +154,33 @@ func (h *hub) remove(topic string, c *conn) {
 // dispatch renders a bus event once and queues it on every local socket
 // of the topic. A socket whose queue is full is dropped: it resyncs.
 func (h *hub) dispatch(topic string, e courier.Event) {
+	it := h.render(e)
+	if it == nil {
+		return
+	}
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for _, c := range h.topics[topic] {
+		c.enqueue(it)
+	}
+}
+
+// rendered is the last event dispatch rendered. The bus hands a group
+// message's one Event to every member topic on the node (the same Data
+// slice each time), so comparing the slice's address finds the repeats;
+// keeping the slice keeps its address from being reused by another event.
+type rendered struct {
+	typ  string
+	data []byte
+	it   *outItem
+}
+
+// render returns e as a queued item, made once per event.
+func (h *hub) render(e courier.Event) *outItem {
+	if r := h.last.Load(); r != nil && len(e.Data) > 0 && r.typ == e.Type &&
+		len(r.data) == len(e.Data) && &r.data[0] == &e.Data[0] {
+		return r.it
+	}
 	it := &outItem{}
 	if e.Type == FrameMessage {
 		var ref struct {
@@ -159,16 +189,15 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 		}
 		if err := json.Unmarshal(e.Data, &ref); err != nil {
 			h.logger.Warn("dispatch: bad message event", "err", err)
-			return
+			return nil
 		}
 		it.conv, it.seq = ref.ConversationID, ref.Seq
 	}
 	it.frame, _ = json.Marshal(e)
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, c := range h.topics[topic] {
-		c.enqueue(it)
+	if len(e.Data) > 0 {
+		h.last.Store(&rendered{typ: e.Type, data: e.Data, it: it})
 	}
+	return it
 }
 
 // all returns every local socket.
