@@ -112,22 +112,12 @@ func (h *Handler) draftCreate(w http.ResponseWriter, r *http.Request, version st
 }
 
 func (h *Handler) draftHead(w http.ResponseWriter, r *http.Request, id, version string) {
-	lock, err := h.lock(r, id)
+	lock, _, info, err := h.lockUpload(r.Context(), r, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	defer lock.unlock()
-	up, err := h.store.GetUpload(r.Context(), id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	info, err := up.GetInfo(r.Context())
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	hdr := w.Header()
 	hdr.Set("Cache-Control", "no-store")
 	hdr.Set("Upload-Offset", strconv.FormatInt(info.Offset, 10))
@@ -152,22 +142,12 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id, versio
 	}
 	ctx, done := h.storeContext(r)
 	defer done()
-	lock, err := h.lock(r, id)
+	lock, up, info, err := h.lockUpload(ctx, r, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	defer lock.unlock()
-	up, err := h.store.GetUpload(ctx, id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	info, err := up.GetInfo(ctx)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	if isComplete(info) {
 		writeProblem(w, r, 400, problemCompleted, "the upload is complete", nil)
 		return
@@ -264,22 +244,12 @@ func (h *Handler) appendBody(w http.ResponseWriter, r *http.Request, ctx context
 }
 
 func (h *Handler) draftCancel(w http.ResponseWriter, r *http.Request, id string) {
-	lock, err := h.lock(r, id)
+	lock, up, info, err := h.lockUpload(r.Context(), r, id)
 	if err != nil {
 		writeError(w, r, err)
 		return
 	}
 	defer lock.unlock()
-	up, err := h.store.GetUpload(r.Context(), id)
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
-	info, err := up.GetInfo(r.Context())
-	if err != nil {
-		writeError(w, r, err)
-		return
-	}
 	if _, err := h.preTerminate(hookEvent(r.Context(), r, info)); err != nil {
 		writeError(w, r, err)
 		return

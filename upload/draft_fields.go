@@ -119,6 +119,23 @@ func (h *Handler) lock(r *http.Request, id string) (*heldLock, error) {
 	return hl, nil
 }
 
+// lockUpload takes the upload's lock and loads it; the caller unlocks.
+func (h *Handler) lockUpload(ctx context.Context, r *http.Request, id string) (*heldLock, handler.Upload, handler.FileInfo, error) {
+	lock, err := h.lock(r, id)
+	if err != nil {
+		return nil, nil, handler.FileInfo{}, err
+	}
+	up, err := h.store.GetUpload(ctx, id)
+	if err == nil {
+		var info handler.FileInfo
+		if info, err = up.GetInfo(ctx); err == nil {
+			return lock, up, info, nil
+		}
+	}
+	lock.unlock()
+	return nil, nil, handler.FileInfo{}, err
+}
+
 func (l *heldLock) requestRelease() {
 	l.mu.Lock()
 	l.released = true
