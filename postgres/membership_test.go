@@ -187,8 +187,15 @@ func TestSendWithMembers(t *testing.T) {
 			if got, _ := send("b", blob(t, e, u[0])); !slices.Equal(got, left) {
 				t.Fatalf("after removal, members %v, want %v", got, left)
 			}
-			if got, created := send("b"); created || got != nil {
-				t.Fatalf("resend: members %v created %v, want none", got, created)
+			// A resend is published again, but only to members who could
+			// see the original: not to one who joined after it.
+			newcomer := e.users(t, 1)[0]
+			wantCode(t, e.convs.AddMembers(ctx, u[0].UserID, g.ID, []string{newcomer.UserID}), "")
+			for _, atts := range [][]string{nil, {blob(t, e, u[0])}} {
+				got, created := send("b", atts...)
+				if created || !slices.Equal(got, left) {
+					t.Fatalf("resend (attachments %v): members %v created %v, want %v, not the newcomer", atts, got, created, left)
+				}
 			}
 		})
 	}

@@ -107,8 +107,11 @@ func (s *MessageStore) SendWithMembers(ctx context.Context, from *courier.Device
 	// then answers them. Attachments are checked before batching, so a
 	// refused one never reaches a batch.
 	if len(req.Attachments) > 0 {
-		if msg, err := s.precheck(ctx, from, &req); msg != nil || err != nil {
-			return msg, nil, false, err
+		if msg, err := s.precheck(ctx, from, &req); err != nil {
+			return nil, nil, false, err
+		} else if msg != nil {
+			members, err := s.membersAt(ctx, msg)
+			return msg, members, false, err
 		}
 	}
 	p := &pendingSend{from: from, req: req, done: make(chan sendResult, 1)}
@@ -117,10 +120,30 @@ func (s *MessageStore) SendWithMembers(ctx context.Context, from *courier.Device
 	}
 	select {
 	case r := <-p.done:
+		if r.err == nil && !r.created && r.members == nil {
+			r.members, r.err = s.membersAt(ctx, r.msg)
+		}
 		return r.msg, r.members, r.created, r.err
 	case <-ctx.Done():
 		return nil, nil, false, ctx.Err()
 	}
+}
+
+// membersAt lists who may see msg now, for re-publishing a resend: current
+// members who had joined before it was sent. A member added since must not
+// get it (it was not encrypted for their devices), nor one removed.
+func (s *MessageStore) membersAt(ctx context.Context, msg *courier.Message) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT user_id FROM conversation_members
+		WHERE conversation_id = $1 AND removed_seq IS NULL AND from_seq < $2 ORDER BY user_id`,
+		msg.ConversationID, msg.Seq)
+	if err != nil {
+		return nil, err
+	}
+	members, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if members == nil && err == nil {
+		members = []string{} // not nil: the caller must not ask again
+	}
+	return members, err
 }
 
 func (s *MessageStore) enqueue(ctx context.Context, p *pendingSend) error {
