@@ -68,6 +68,15 @@ func (s rows) create(ctx context.Context, u *row, maxCount int, maxBytes int64) 
 	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('courier.uploads:' || $1))`, u.OwnerID); err != nil {
 		return err
 	}
+	if u.IdemKey != nil {
+		// An idempotency key whose upload was cancelled, expired or failed
+		// its checksum starts afresh (answerRepeat skips such rows), so
+		// the old row gives the key up instead of blocking it forever.
+		if _, err := tx.Exec(ctx, `UPDATE uploads SET idempotency_key = NULL WHERE owner_id = $1
+			AND idempotency_key = $2 AND state IN ('expired', 'terminated')`, u.OwnerID, *u.IdemKey); err != nil {
+			return err
+		}
+	}
 	var count int
 	var bytes int64
 	err = tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(greatest(size, 0)), 0) FROM uploads

@@ -226,6 +226,18 @@ func TestUpload_IdempotentCreation(t *testing.T) {
 	if _, body := download(t, p, alice.Token, id, nil); !bytes.Equal(body, data) {
 		t.Fatal("content differs")
 	}
+
+	// A cancelled upload gives its key up: the next creation with it is a
+	// new upload, not a 409 forever.
+	meta = tusMetadata("filename", "b.bin", "idempotency-key", "task-43")
+	cancelled := uploadID(t, tusCreate(t, p, alice.Token, len(data), meta, nil))
+	resp, _ := send(t, "DELETE", p.URL+"/v1/uploads/"+cancelled, alice.Token, map[string]string{"Tus-Resumable": "1.0.0"}, nil)
+	mustStatus(t, "cancel", resp, 204)
+	fresh := tusCreate(t, p, alice.Token, len(data), meta, nil)
+	mustStatus(t, "create after cancel", fresh, 201)
+	if uploadID(t, fresh) == cancelled {
+		t.Fatal("creation after cancel answered the cancelled upload")
+	}
 }
 
 func TestUpload_ExpiryRemovesEverything(t *testing.T) {
