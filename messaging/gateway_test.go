@@ -314,3 +314,34 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// A member who joined after the last message sees nothing before their
+// join: sync moves their cursor to the head instead of reporting "more"
+// on every sync (a client following "more" would loop).
+func TestGateway_SyncOfLateJoinerEndsAtHead(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
+	ctx := context.Background()
+	g, err := c.convs.CreateGroup(ctx, alice.id, "g", []string{bob.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, _, err := n.svc.Send(ctx, alice.devices[0], courier.SendRequest{ConversationID: g.ID, ClientID: fmt.Sprint(i), Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.convs.AddMembers(ctx, alice.id, g.ID, []string{carol.id}); err != nil {
+		t.Fatal(err)
+	}
+	cl := dial(t, n, carol.tokens[0])
+	for range 2 {
+		id := cl.send("sync", map[string]any{"cursors": map[string]int64{}})
+		got := decode[messaging.SyncedData](t, cl.next("synced", id))
+		if got.Cursors[g.ID] != 3 || len(got.More) != 0 {
+			t.Fatalf("synced = %+v, want cursor 3 and nothing more", got)
+		}
+	}
+	cl.none("message", 200*time.Millisecond)
+}

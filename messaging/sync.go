@@ -51,6 +51,11 @@ func (c *conn) runSync(req *syncRequest) error {
 				return c.writeError(req.id, err)
 			}
 			if len(msgs) == 0 {
+				// Nothing after last is visible to this member (they joined
+				// later, or were removed): every seq up to the head is
+				// committed, so the cursor moves to it rather than
+				// reporting "more" on every sync.
+				last = h.LastSeq
 				break
 			}
 			for _, m := range msgs {
