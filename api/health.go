@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/courier-chat/courier"
 )
 
 // readyTimeout bounds each dependency check of /readyz.
@@ -27,7 +29,6 @@ func (s *Server) registerHealthRoutes(reg *prometheus.Registry) {
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	type result struct {
 		Status string `json:"status"`
-		Error  string `json:"error,omitempty"`
 	}
 	results := make(map[string]result, len(s.ready))
 	var mu sync.Mutex
@@ -40,7 +41,10 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 			defer cancel()
 			res := result{Status: "ok"}
 			if err := c.Check(ctx); err != nil {
-				res = result{Status: "down", Error: err.Error()}
+				// /readyz is public: the detail (addresses, hosts) goes to
+				// the log for operators, not to whoever asks.
+				courier.Logger(r.Context()).Warn("readiness check failed", "check", c.Name, "err", err)
+				res = result{Status: "down"}
 			}
 			mu.Lock()
 			results[c.Name] = res
