@@ -133,7 +133,10 @@ func (h *MediaHandler) settle(ctx context.Context, b *courier.Blob, err error) e
 	retried, _ := asynq.GetRetryCount(ctx)
 	maxRetry, _ := asynq.GetMaxRetry(ctx)
 	if retried >= maxRetry && ctx.Err() == nil {
-		if ferr := h.fail(ctx, b, "Processing kept failing: "+err.Error()); ferr != nil {
+		// The cause (an S3 or database error, with hosts and keys) is for
+		// operators; the row is read by the blob's viewers.
+		log.Error("media job gave up", "err", err, "retried", retried)
+		if ferr := h.fail(ctx, b, "Processing kept failing; the upload may be retried."); ferr != nil {
 			return ferr
 		}
 	}
