@@ -9,6 +9,9 @@ import (
 const (
 	EventMediaReady  = "media.ready"
 	EventMediaFailed = "media.failed"
+	// EventDeviceRevoked {device_id} closes that device's open sockets and
+	// tells the user's other devices.
+	EventDeviceRevoked = "device.revoked"
 )
 
 // Event is something a user's online devices are told. Data is the JSON

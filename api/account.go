@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 
 	"github.com/courier-chat/courier"
@@ -75,9 +76,18 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 	me := courier.DeviceFromContext(r.Context())
-	if err := s.accounts.RevokeDevice(r.Context(), me.UserID, r.PathValue("id")); err != nil {
+	id := r.PathValue("id")
+	if err := s.accounts.RevokeDevice(r.Context(), me.UserID, id); err != nil {
 		Error(w, r, err)
 		return
+	}
+	if s.events != nil {
+		// Open sockets of the device close (on whichever node holds them).
+		data, _ := json.Marshal(map[string]string{"device_id": id})
+		ev := courier.Event{Type: courier.EventDeviceRevoked, Data: data}
+		if err := s.events.Publish(r.Context(), []string{me.UserID}, ev); err != nil {
+			courier.Logger(r.Context()).Error("device revoked, but its sockets were not told", "device_id", id, "err", err)
+		}
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

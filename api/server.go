@@ -33,6 +33,7 @@ type Server struct {
 	cfg         Config
 	adminSecret string
 	accounts    courier.AccountService
+	events      courier.EventPublisher // tells sockets of revoked devices; may be nil
 	logger      *slog.Logger
 	mux         *http.ServeMux
 	ready       []ReadyCheck
@@ -78,6 +79,10 @@ func NewServer(cfg Config, accounts courier.AccountService, logger *slog.Logger,
 // Handle registers h on pattern (net/http ServeMux syntax). Used by
 // cmd/courier to mount the tus endpoint, media and the WebSocket gateway.
 func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// SetEventPublisher lets account changes reach open sockets: a revoked
+// device's sockets close at once instead of living on with a dead token.
+func (s *Server) SetEventPublisher(p courier.EventPublisher) { s.events = p }
 
 // AddReadyCheck adds a dependency to /readyz.
 func (s *Server) AddReadyCheck(name string, check func(ctx context.Context) error) {

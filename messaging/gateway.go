@@ -31,6 +31,8 @@ const (
 	// CloseSlowConsumer: the socket fell SendQueue frames behind. The
 	// client reconnects and syncs from its cursors.
 	CloseSlowConsumer = 4000
+	// CloseRevoked: the device was revoked; its token no longer works.
+	CloseRevoked = 4001
 )
 
 // GatewayConfig configures the WebSocket gateway.

@@ -161,6 +161,12 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, c := range h.topics[topic] {
+		if it.revoked != "" && c.dev.ID == it.revoked {
+			// The token was checked once, at upgrade: a revoked device's
+			// open socket must not go on sending and receiving.
+			c.close(CloseRevoked, "device revoked")
+			continue
+		}
 		c.enqueue(it)
 	}
 }
@@ -192,6 +198,13 @@ func (h *hub) render(e courier.Event) *outItem {
 			return nil
 		}
 		it.conv, it.seq = ref.ConversationID, ref.Seq
+	}
+	if e.Type == courier.EventDeviceRevoked {
+		var ref struct {
+			DeviceID string `json:"device_id"`
+		}
+		json.Unmarshal(e.Data, &ref)
+		it.revoked = ref.DeviceID
 	}
 	it.frame, _ = json.Marshal(e)
 	if len(e.Data) > 0 {

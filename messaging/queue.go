@@ -14,6 +14,9 @@ type outItem struct {
 	conv  string
 	seq   int64
 	sync  *syncRequest
+	// revoked, on a device.revoked event, is the device whose sockets
+	// close instead of receiving it.
+	revoked string
 }
 
 // The send side of a socket. Items wait in c.items, a slice grown on

@@ -38,6 +38,7 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.
 	m.API.MountMessaging(convs, svc)
+	m.API.SetEventPublisher(bus)
 	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil
 }
