@@ -345,3 +345,27 @@ func TestGateway_SyncOfLateJoinerEndsAtHead(t *testing.T) {
 	}
 	cl.none("message", 200*time.Millisecond)
 }
+
+// A client looping on sync is refused with rate_limited and a retry-after,
+// and the socket stays up.
+func TestGateway_SyncIsRateLimited(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice := c.user("alice", 1)
+	cl := dial(t, n, alice.tokens[0])
+	limited := false
+	for range messaging.SyncBurst + 3 {
+		id := cl.send("sync", map[string]any{"cursors": map[string]int64{}})
+		f := cl.next("", id)
+		if f.Type == "error" {
+			if e := decode[messaging.ErrorData](t, f); e.Code != courier.ERATELIMIT || e.RetryAfterMS <= 0 {
+				t.Fatalf("sync error %+v, want rate_limited with a retry-after", e)
+			}
+			limited = true
+		}
+	}
+	if !limited {
+		t.Fatalf("%d syncs in a row were all answered", messaging.SyncBurst+3)
+	}
+	cl.next("pong", cl.send("ping", nil))
+}

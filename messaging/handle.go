@@ -19,6 +19,10 @@ func (c *conn) handle(b []byte) {
 	case FrameSend:
 		c.handleSend(f)
 	case FrameSync:
+		if err := c.gw.svc.AllowSync(c.dev.ID); err != nil {
+			c.fail(f.ID, err)
+			return
+		}
 		var d SyncData
 		if len(f.Data) > 0 {
 			if err := f.DecodeData(&d); err != nil {

@@ -96,6 +96,7 @@ type Service struct {
 	sendLimit   *Limiter
 	typingLimit *Limiter
 	typingRelay *Limiter
+	syncLimit   *Limiter
 	pushq       chan pushJob
 	pushers     sync.WaitGroup
 
@@ -122,6 +123,7 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		sendLimit:   NewLimiter(cfg.SendRate, cfg.SendBurst),
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
+		syncLimit:   NewLimiter(SyncRate, SyncBurst),
 		pushq:       make(chan pushJob, cfg.PushQueue),
 	}
 	for range cfg.PushWorkers {
@@ -140,6 +142,22 @@ func (s *Service) Close() {
 	}
 	s.mu.Unlock()
 	s.pushers.Wait()
+}
+
+// Sync frames per device: a sync reads every conversation's head and pages
+// of history, so a client looping on it must not load the database. A
+// client needs one per connect (and per "more" or resync).
+const (
+	SyncRate  = 1.0 // per second
+	SyncBurst = 5
+)
+
+// AllowSync reports whether the device may sync now (ERATELIMIT if not).
+func (s *Service) AllowSync(deviceID string) error {
+	if ok, wait := s.syncLimit.Allow(deviceID); !ok {
+		return rateLimited("sync requests", wait)
+	}
+	return nil
 }
 
 func rateLimited(what string, wait time.Duration) error {
