@@ -15,6 +15,10 @@ var _ courier.ConversationService = (*ConversationService)(nil)
 // DefaultMaxGroupsPerUser is how many groups one user may be a member of.
 const DefaultMaxGroupsPerUser = 500
 
+// DefaultMaxDirectPerUser is how many direct conversations one user may
+// start: enough for any person, a bound for a script.
+const DefaultMaxDirectPerUser = 10000
+
 // ConversationConfig configures a ConversationService.
 type ConversationConfig struct {
 	// MaxGroupsPerUser bounds the groups a user is a member of at once.
@@ -23,6 +27,9 @@ type ConversationConfig struct {
 	// MaxGroupMembers bounds the members of one group.
 	// Default courier.MaxGroupMembers (1024).
 	MaxGroupMembers int
+	// MaxDirectPerUser bounds the direct conversations a user is in when
+	// they start a new one. Default DefaultMaxDirectPerUser (10,000).
+	MaxDirectPerUser int
 }
 
 // ConversationService stores conversations and their members.
@@ -42,6 +49,9 @@ func NewConversationService(db *pgxpool.Pool, cfg ConversationConfig) *Conversat
 	}
 	if cfg.MaxGroupMembers <= 0 {
 		cfg.MaxGroupMembers = courier.MaxGroupMembers
+	}
+	if cfg.MaxDirectPerUser <= 0 {
+		cfg.MaxDirectPerUser = DefaultMaxDirectPerUser
 	}
 	return &ConversationService{db: db, cfg: cfg}
 }
@@ -98,6 +108,16 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 			return tx.QueryRow(ctx, `SELECT id FROM conversations WHERE direct_key = $1`, key).Scan(&id)
 		} else if err != nil {
 			return err
+		}
+		// A new one: the starter's count is checked under their row lock
+		// (requireUsers), so parallel creations cannot pass the bound.
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM conversation_members m
+			JOIN conversations c ON c.id = m.conversation_id
+			WHERE m.user_id = $1 AND c.kind = 'direct'`, userID).Scan(&n); err != nil {
+			return err
+		} else if n >= s.cfg.MaxDirectPerUser {
+			return courier.Errorf(courier.ECONFLICT, "you are in %d direct conversations, the most allowed", n)
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role)
 			SELECT $1, u, 'member' FROM unnest($2::text[]) u`, id, pair)

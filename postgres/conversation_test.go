@@ -195,3 +195,19 @@ func TestConversationList(t *testing.T) {
 	_, _, err := e.convs.Conversations(ctx, me.UserID, "not a cursor!", 3)
 	wantCode(t, err, courier.EINVALID)
 }
+
+func TestDirectLimit(t *testing.T) {
+	e := newEnv(t, postgres.ConversationConfig{MaxDirectPerUser: 2}, postgres.MessageConfig{})
+	ctx := context.Background()
+	u := e.users(t, 4)
+	for _, other := range u[1:3] {
+		_, err := e.convs.CreateDirect(ctx, u[0].UserID, other.UserID)
+		wantCode(t, err, "")
+	}
+	_, err := e.convs.CreateDirect(ctx, u[0].UserID, u[3].UserID)
+	wantCode(t, err, courier.ECONFLICT) // u[0] starts a third
+	_, err = e.convs.CreateDirect(ctx, u[0].UserID, u[1].UserID)
+	wantCode(t, err, "") // an existing one is returned, not counted
+	_, err = e.convs.CreateDirect(ctx, u[3].UserID, u[1].UserID)
+	wantCode(t, err, "") // the bound is the starter's
+}
