@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -148,7 +149,17 @@ func (c *conn) readFrame(r io.Reader) bool {
 // stays at what a blocked read needs.
 func (c *conn) handleApart(b []byte) {
 	var wg sync.WaitGroup
-	wg.Go(func() { c.handle(b) })
+	wg.Go(func() {
+		// A panic in one frame's handling must cost that frame, not the
+		// node and every socket on it (net/http recovers only handlers).
+		defer func() {
+			if p := recover(); p != nil {
+				c.gw.logger.Error("ws: panic handling a frame", "device_id", c.dev.ID, "panic", p)
+				c.fail("", fmt.Errorf("panic: %v", p))
+			}
+		}()
+		c.handle(b)
+	})
 	wg.Wait()
 }
 
