@@ -53,7 +53,7 @@ func (h *Handler) preCreate(hook handler.HookEvent) (handler.HTTPResponse, handl
 	if md.IdempotencyKey != "" {
 		u.IdemKey = &md.IdempotencyKey
 	}
-	if err := h.rows.create(hook.Context, u, h.cfg.MaxInProgress, h.cfg.MaxBytesInProgress); err != nil {
+	if err := h.rows.create(hook.Context, u, h.cfg.MaxInProgress, h.cfg.MaxBytesInProgress, h.cfg.MaxPlain, h.cfg.MaxE2E); err != nil {
 		return handler.HTTPResponse{}, none, tusError(err)
 	}
 	resp := handler.HTTPResponse{Header: handler.HTTPHeader{"Upload-Expires": u.ExpiresAt.UTC().Format(http.TimeFormat)}}

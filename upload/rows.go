@@ -59,7 +59,7 @@ func (s rows) byIdempotencyKey(ctx context.Context, ownerID, key string) (*row, 
 // create inserts u if the owner stays within the limits. A transaction-scoped
 // advisory lock on the owner makes check-and-insert atomic, so a burst of
 // parallel creations cannot overshoot.
-func (s rows) create(ctx context.Context, u *row, maxCount int, maxBytes int64) error {
+func (s rows) create(ctx context.Context, u *row, maxCount int, maxBytes, maxPlain, maxE2E int64) error {
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
@@ -79,15 +79,26 @@ func (s rows) create(ctx context.Context, u *row, maxCount int, maxBytes int64) 
 	}
 	var count int
 	var bytes int64
-	err = tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(greatest(size, 0)), 0) FROM uploads
-		WHERE owner_id = $1 AND state = 'active' AND expires_at > now()`, u.OwnerID).Scan(&count, &bytes)
+	// An upload whose length is not declared yet (tus Upload-Defer-Length,
+	// the IETF draft before Upload-Complete) may grow to its mode's limit,
+	// so it counts as that much: otherwise a client could hold any number
+	// of them, each up to the limit.
+	err = tx.QueryRow(ctx, `SELECT count(*), coalesce(sum(CASE WHEN size >= 0 THEN size
+		WHEN mode = 'e2e' THEN $2::bigint ELSE $3::bigint END), 0) FROM uploads
+		WHERE owner_id = $1 AND state = 'active' AND expires_at > now()`, u.OwnerID, maxE2E, maxPlain).Scan(&count, &bytes)
 	if err != nil {
 		return err
 	}
 	if count >= maxCount {
 		return courier.Errorf(courier.ERATELIMIT, "%d uploads in progress: finish or cancel one first", count)
 	}
-	if bytes+max(u.Size, 0) > maxBytes {
+	size := u.Size
+	if size < 0 && u.Mode == "e2e" {
+		size = maxE2E
+	} else if size < 0 {
+		size = maxPlain
+	}
+	if bytes+size > maxBytes {
 		return courier.Errorf(courier.ETOOLARGE, "uploads in progress would exceed %d bytes", maxBytes)
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO uploads (id, owner_id, idempotency_key, mode, size, expires_at)

@@ -197,6 +197,30 @@ func TestUpload_LimitsRefuseBeforeAnyByte(t *testing.T) {
 	mustStatus(t, "third in progress", tusCreate(t, p, alice.Token, 100, "", nil), 429)
 }
 
+// An upload whose length is deferred may grow to its mode's limit, so it
+// counts as that much against the bytes in progress: otherwise any number
+// of them could each be filled to the limit.
+func TestUpload_DeferredLengthCountsAtItsLimit(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.UploadMaxE2E = 4 << 20
+	cfg.UploadMaxBytes = 10 << 20
+	p := startServe(t, cfg)
+	alice := createAccount(t, p, "alice")
+	deferred := func() int {
+		resp, _ := send(t, "POST", p.URL+"/v1/uploads/", alice.Token, map[string]string{
+			"Tus-Resumable": "1.0.0", "Upload-Defer-Length": "1", "Upload-Metadata": tusMetadata("mode", "e2e"),
+		}, http.NoBody)
+		return resp.StatusCode
+	}
+	for i, want := range []int{201, 201, 413} {
+		if got := deferred(); got != want {
+			t.Fatalf("deferred-length upload #%d: %d, want %d", i+1, got, want)
+		}
+	}
+	// A small upload of known length still fits in what is left.
+	mustStatus(t, "known length", tusCreate(t, p, alice.Token, 1<<20, "", nil), 201)
+}
+
 func TestUpload_IdempotentCreation(t *testing.T) {
 	p := startServe(t, testConfig(t))
 	alice, bob := createAccount(t, p, "alice"), createAccount(t, p, "bob")
