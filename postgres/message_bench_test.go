@@ -6,9 +6,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/postgres"
@@ -50,7 +47,7 @@ func BenchmarkSend(b *testing.B) {
 
 	b.Run("raw-tx", func(b *testing.B) {
 		runSenders(b, len(senders), func(ctx context.Context, i, n int) error {
-			return rawSend(ctx, pool, senders[i], convs[i], fmt.Sprintf("raw-%d", clientSeq.Add(1)), body)
+			return postgres.RawSend(ctx, pool, senders[i], convs[i], fmt.Sprintf("raw-%d", clientSeq.Add(1)), body)
 		})
 	})
 	for _, v := range []struct {
@@ -92,19 +89,4 @@ func runSenders(b *testing.B, senders int, send func(ctx context.Context, sender
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
-}
-
-// rawSend is the bare insert-with-seq transaction.
-func rawSend(ctx context.Context, pool *pgxpool.Pool, from *courier.Device, conv, clientID string, body []byte) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var seq int64
-		if err := tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1
-			RETURNING last_seq`, conv).Scan(&seq); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id,
-			client_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, now())`,
-			conv, seq, from.UserID, from.ID, clientID, body)
-		return err
-	})
 }

@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/postgres"
 )
 
 func init() {
@@ -221,7 +221,7 @@ func benchPairs(ctx context.Context, s benchSetup, n int) ([]benchAccount, []str
 }
 
 // rawInsertRate is the baseline: the bare insert-with-seq transaction of
-// postgres/message_bench_test.go (rawSend), one message per transaction,
+// postgres.RawSend, one message per transaction,
 // from the same number of concurrent senders in the same conversations,
 // on a pool as large as the node's, in a scratch schema.
 func rawInsertRate(ctx context.Context, f *msgBenchFlags, n, senders int, d time.Duration) (float64, error) {
@@ -247,7 +247,7 @@ func rawInsertRate(ctx context.Context, f *msgBenchFlags, n, senders int, d time
 			dev := senderDevice(i, used)
 			for k := 0; runCtx.Err() == nil; k++ {
 				clientID := fmt.Sprintf("raw-%d-%d", i, k)
-				if rawSend(runCtx, s.Pool, accounts[dev], convs[dev/2], clientID, body) == nil {
+				if postgres.RawSend(runCtx, s.Pool, &courier.Device{ID: accounts[dev].DeviceID, UserID: accounts[dev].UserID}, convs[dev/2], clientID, body) == nil {
 					counts[i]++
 				}
 			}
@@ -262,20 +262,4 @@ func rawInsertRate(ctx context.Context, f *msgBenchFlags, n, senders int, d time
 		return 0, fmt.Errorf("no transaction committed in %s", d)
 	}
 	return float64(total) / d.Seconds(), nil
-}
-
-// rawSend is the same SQL as rawSend in postgres/message_bench_test.go:
-// bump the conversation's seq, insert the message, commit.
-func rawSend(ctx context.Context, pool *pgxpool.Pool, from benchAccount, conv, clientID string, body []byte) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		var seq int64
-		if err := tx.QueryRow(ctx, `UPDATE conversations SET last_seq = last_seq + 1 WHERE id = $1
-			RETURNING last_seq`, conv).Scan(&seq); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id,
-			client_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, now())`,
-			conv, seq, from.UserID, from.DeviceID, clientID, body)
-		return err
-	})
 }
