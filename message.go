@@ -35,6 +35,26 @@ type SendRequest struct {
 	Attachments    []string // blob IDs the sender owns or may already read
 }
 
+// MaxClientIDLen bounds a client message ID.
+const MaxClientIDLen = 64
+
+// Validate checks what every edge accepts the same way: sizes first (so an
+// oversized message is refused as such), then a client ID, then that there
+// is something to send. Who may send where is the store's to check.
+func (r *SendRequest) Validate() error {
+	switch {
+	case len(r.Body) > MaxMessageBody:
+		return Errorf(ETOOLARGE, "body is over %d bytes", MaxMessageBody)
+	case len(r.Attachments) > MaxAttachments:
+		return Errorf(ETOOLARGE, "at most %d attachments", MaxAttachments)
+	case r.ClientID == "" || len(r.ClientID) > MaxClientIDLen:
+		return Errorf(EINVALID, "client_id is required, at most %d bytes", MaxClientIDLen)
+	case len(r.Body) == 0 && len(r.Attachments) == 0:
+		return Errorf(EINVALID, "a message needs a body or attachments")
+	}
+	return nil
+}
+
 // ReceiptKind is delivered or read.
 type ReceiptKind string
 

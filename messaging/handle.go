@@ -77,10 +77,7 @@ func (c *conn) handleSend(f *Frame) {
 		c.fail(f.ID, err)
 		return
 	}
-	if err := d.validate(); err != nil {
-		c.fail(f.ID, err)
-		return
-	}
+	// The store validates what is sent (sizes, IDs) for every edge alike.
 	ctx, cancel := c.ctx()
 	defer cancel()
 	msg, created, err := c.gw.svc.Send(ctx, c.dev, courier.SendRequest{
@@ -136,21 +133,6 @@ func (c *conn) fail(id string, err error) {
 		c.gw.logger.Error("ws: request failed", "device_id", c.dev.ID, "err", err)
 	}
 	c.reply(errorFrame(id, err))
-}
-
-// validate checks a send before it reaches the store.
-func (d *SendData) validate() error {
-	switch {
-	case d.ConversationID == "" || len(d.ConversationID) > maxIDLen:
-		return courier.Errorf(courier.EINVALID, "conversation_id is required")
-	case d.ClientID == "" || len(d.ClientID) > maxIDLen:
-		return courier.Errorf(courier.EINVALID, "client_id is required (at most %d characters)", maxIDLen)
-	case len(d.Body) > courier.MaxMessageBody:
-		return courier.Errorf(courier.ETOOLARGE, "body over %d bytes", courier.MaxMessageBody)
-	case len(d.Attachments) > courier.MaxAttachments:
-		return courier.Errorf(courier.EINVALID, "at most %d attachments", courier.MaxAttachments)
-	}
-	return nil
 }
 
 func (d *ReceiptData) validate() error {

@@ -16,7 +16,7 @@ var _ courier.MessageStore = (*MessageStore)(nil)
 
 // Limits of MessageStore beyond those of the root package.
 const (
-	MaxClientIDLen     = 64
+	MaxClientIDLen     = courier.MaxClientIDLen
 	DefaultHistoryPage = 100
 	MaxHistoryPage     = 200
 )
@@ -164,19 +164,12 @@ func (s *MessageStore) enqueue(ctx context.Context, p *pendingSend) error {
 }
 
 func validateSend(from *courier.Device, req *courier.SendRequest) error {
-	switch {
-	case from == nil || from.ID == "" || from.UserID == "":
+	if from == nil || from.ID == "" || from.UserID == "" {
 		return courier.Errorf(courier.EUNAUTHORIZED, "no device")
-	case !validID(req.ConversationID):
+	} else if err := req.Validate(); err != nil {
+		return err
+	} else if !validID(req.ConversationID) {
 		return errConversationNotFound()
-	case req.ClientID == "" || len(req.ClientID) > MaxClientIDLen:
-		return courier.Errorf(courier.EINVALID, "client_id is required, at most %d bytes", MaxClientIDLen)
-	case len(req.Body) > courier.MaxMessageBody:
-		return courier.Errorf(courier.ETOOLARGE, "body is over %d bytes", courier.MaxMessageBody)
-	case len(req.Attachments) > courier.MaxAttachments:
-		return courier.Errorf(courier.ETOOLARGE, "at most %d attachments", courier.MaxAttachments)
-	case len(req.Body) == 0 && len(req.Attachments) == 0:
-		return courier.Errorf(courier.EINVALID, "a message needs a body or attachments")
 	}
 	// Attachments are a set: a repeated blob ID is stored once.
 	seen := make(map[string]bool, len(req.Attachments))
