@@ -3,15 +3,9 @@ package thumbnails
 import (
 	"fmt"
 	"image"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"io"
 
 	"github.com/courier-chat/courier"
-	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
-	"golang.org/x/image/webp"
 )
 
 // Info is what an image's header tells.
@@ -67,31 +61,11 @@ func decodeConfig(format string, ra io.ReaderAt, size int64) (cfg image.Config, 
 			err = fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	r := io.NewSectionReader(ra, 0, size)
-	switch format {
-	case FormatJPEG:
-		return jpeg.DecodeConfig(r)
-	case FormatPNG:
-		return png.DecodeConfig(r)
-	case FormatGIF:
-		return gif.DecodeConfig(r)
-	case FormatWebP:
-		return webp.DecodeConfig(r)
-	case FormatTIFF:
-		return tiff.DecodeConfig(r)
-	case FormatBMP:
-		return bmp.DecodeConfig(r)
-	case FormatHEIC:
-		// Sizes come from the container boxes (heif.go); the boxes we need
-		// sit in `meta`, near the start, but nothing requires that, so the
-		// whole file is read (size is already within Limits.MaxBytes).
-		b := make([]byte, size)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return cfg, err
-		}
-		return heifConfig(b)
+	c, ok := codecs[format]
+	if !ok {
+		return cfg, fmt.Errorf("no decoder for %s", format)
 	}
-	return cfg, fmt.Errorf("no decoder for %s", format)
+	return c.config(io.NewSectionReader(ra, 0, size))
 }
 
 // seekReaderAt gives an io.ReadSeeker the io.ReaderAt that container walks

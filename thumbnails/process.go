@@ -5,18 +5,11 @@ import (
 	"context"
 	"fmt"
 	"image"
-	"image/gif"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/courier-chat/courier"
-	"github.com/gen2brain/heic"
-	"golang.org/x/image/bmp"
-	"golang.org/x/image/tiff"
-	"golang.org/x/image/webp"
 )
 
 // Result is what Process makes of one photo.
@@ -145,24 +138,11 @@ func decode(format string, data []byte) (img image.Image, err error) {
 			img, err = nil, fmt.Errorf("decoder panic: %v", p)
 		}
 	}()
-	r := bytes.NewReader(data)
-	switch format {
-	case FormatJPEG:
-		return jpeg.Decode(r)
-	case FormatPNG:
-		return png.Decode(r)
-	case FormatGIF:
-		return gif.Decode(r) // the first frame
-	case FormatWebP:
-		return webp.Decode(r)
-	case FormatTIFF:
-		return tiff.Decode(r)
-	case FormatBMP:
-		return bmp.Decode(r)
-	case FormatHEIC:
-		return heic.Decode(r)
+	c, ok := codecs[format]
+	if !ok {
+		return nil, fmt.Errorf("no decoder for %s", format)
 	}
-	return nil, fmt.Errorf("no decoder for %s", format)
+	return c.decode(bytes.NewReader(data))
 }
 
 // hasAlpha reports whether any pixel of img is not fully opaque. Every
