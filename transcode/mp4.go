@@ -60,14 +60,9 @@ func MP4Size(info *Info) (w, h int) {
 // is EINVALID; one longer than MaxDuration is ETOOLARGE.
 func (c Config) MP4(ctx context.Context, path, dst string, info *Info) error {
 	c = c.withDefaults()
-	if info == nil {
-		var err error
-		if info, err = c.Probe(ctx, path); err != nil {
-			return err
-		}
-	}
-	if !info.HasVideo {
-		return courier.Errorf(courier.EINVALID, "The file has no video to transcode.")
+	info, err := c.videoInfo(ctx, path, info, "transcode")
+	if err != nil {
+		return err
 	}
 	if d := time.Duration(info.DurationMS) * time.Millisecond; d > c.MaxDuration {
 		return courier.Errorf(courier.ETOOLARGE, "The video lasts %v, longer than the %v allowed.", d.Round(time.Second), c.MaxDuration)
@@ -90,7 +85,7 @@ func (c Config) MP4(ctx context.Context, path, dst string, info *Info) error {
 		// Some phone files interleave audio sparsely; let the muxer wait.
 		"-max_muxing_queue_size", "1024",
 		"-movflags", "+faststart", "-threads", threads, "-f", "mp4", "file:"+dst)
-	_, err := c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
+	_, err = c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
 		paths: map[string]string{path: "input", dst: "output"}})
 	if err != nil {
 		os.Remove(dst)

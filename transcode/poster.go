@@ -33,18 +33,13 @@ const (
 // seconds rather than the Config's Timeout meant for transcodes.
 func (c Config) Poster(ctx context.Context, path, dst string, info *Info) error {
 	c = c.withDefaults()
-	if info == nil {
-		var err error
-		if info, err = c.Probe(ctx, path); err != nil {
-			return err
-		}
-	}
-	if !info.HasVideo {
-		return courier.Errorf(courier.EINVALID, "The file has no video to take a poster from.")
+	info, err := c.videoInfo(ctx, path, info, "take a poster from")
+	if err != nil {
+		return err
 	}
 
 	at := posterTime(info.DurationMS)
-	err := c.posterAt(ctx, path, dst, info, at)
+	err = c.posterAt(ctx, path, dst, info, at)
 	if err == nil && at > 0 && empty(dst) {
 		// Durations lie (edit lists, damaged tails): the seek found no
 		// frame, so fall back to the first one.

@@ -222,3 +222,19 @@ func parseSeconds(s string) float64 {
 	}
 	return f
 }
+
+// videoInfo returns info, probing path when it is nil, and EINVALID when
+// the file has no video to do what the caller is about to (the words end
+// the message: "The file has no video to copy.").
+func (c Config) videoInfo(ctx context.Context, path string, info *Info, what string) (*Info, error) {
+	if info == nil {
+		var err error
+		if info, err = c.Probe(ctx, path); err != nil {
+			return nil, err
+		}
+	}
+	if !info.HasVideo {
+		return nil, courier.Errorf(courier.EINVALID, "The file has no video to %s.", what)
+	}
+	return info, nil
+}

@@ -3,8 +3,6 @@ package transcode
 import (
 	"context"
 	"os"
-
-	"github.com/courier-chat/courier"
 )
 
 // Remux copies the video at path into an MP4 at dst without re-encoding:
@@ -20,14 +18,9 @@ import (
 // long clip. A file without video is EINVALID.
 func (c Config) Remux(ctx context.Context, path, dst string, info *Info) error {
 	c = c.withDefaults()
-	if info == nil {
-		var err error
-		if info, err = c.Probe(ctx, path); err != nil {
-			return err
-		}
-	}
-	if !info.HasVideo {
-		return courier.Errorf(courier.EINVALID, "The file has no video to copy.")
+	info, err := c.videoInfo(ctx, path, info, "copy")
+	if err != nil {
+		return err
 	}
 	args := append([]string{"-nostdin", "-hide_banner", "-v", "error", "-y"}, c.inputArgs(path)...)
 	args = append(args,
@@ -36,7 +29,7 @@ func (c Config) Remux(ctx context.Context, path, dst string, info *Info) error {
 		"-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-c", "copy",
 		"-map_metadata", "-1", "-map_chapters", "-1",
 		"-movflags", "+faststart", "-f", "mp4", "file:"+dst)
-	_, err := c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
+	_, err = c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
 		paths: map[string]string{path: "input", dst: "output"}})
 	if err != nil {
 		os.Remove(dst)
