@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -75,4 +76,23 @@ func FuzzDecodeFrame(f *testing.F) {
 		fr.DecodeData(&TypingData{})
 		fr.DecodeData(&PresenceSubscribeData{})
 	})
+}
+
+// eventFrame must write what json.Marshal would, without its second pass
+// over the data.
+func TestEventFrame(t *testing.T) {
+	for _, e := range []courier.Event{
+		{Type: FrameMessage, Data: json.RawMessage(`{"conversation_id":"c1","seq":7,"body":"aGk="}`)},
+		{Type: FrameTyping, Data: json.RawMessage(`{"state":"start"}`)},
+		{Type: EventResync},
+		{Type: `odd"type`, Data: json.RawMessage(`[1,2]`)},
+	} {
+		want, err := json.Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := eventFrame(e); string(got) != string(want) {
+			t.Errorf("eventFrame(%s) = %s, want %s", e.Type, got, want)
+		}
+	}
 }

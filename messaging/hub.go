@@ -206,11 +206,25 @@ func (h *hub) render(e courier.Event) *outItem {
 		json.Unmarshal(e.Data, &ref)
 		it.revoked = ref.DeviceID
 	}
-	it.frame, _ = json.Marshal(e)
+	it.frame = eventFrame(e)
 	if len(e.Data) > 0 {
 		h.last.Store(&rendered{typ: e.Type, data: e.Data, it: it})
 	}
 	return it
+}
+
+// eventFrame is the WebSocket frame {"type": e.Type, "data": e.Data}.
+// Data is written as it came: it was encoded by a Courier process
+// (json.Marshal of a message, receipt or event) and crossed only Redis,
+// which Courier trusts as it trusts its database.
+func eventFrame(e courier.Event) []byte {
+	typ, _ := json.Marshal(e.Type)
+	b := make([]byte, 0, len(`{"type":,"data":}`)+len(typ)+len(e.Data))
+	b = append(append(b, `{"type":`...), typ...)
+	if len(e.Data) > 0 {
+		b = append(append(b, `,"data":`...), e.Data...)
+	}
+	return append(b, '}')
 }
 
 // all returns every local socket.

@@ -32,15 +32,8 @@ type pushJob struct {
 
 // queuePush hands j to the push workers without waiting.
 func (s *Service) queuePush(j pushJob) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+	if s.pushq.TryPut(j) {
 		return
-	}
-	select {
-	case s.pushq <- j:
-		return
-	default:
 	}
 	n := s.pushesDropped.Add(1)
 	now := time.Now().UnixNano()
@@ -50,33 +43,15 @@ func (s *Service) queuePush(j pushJob) {
 	}
 }
 
-// pushWorker takes a job, drains whatever else is queued (up to
-// pushBatch), and checks them together: the busier the node, the fewer
-// lookups per message.
-func (s *Service) pushWorker() {
-	defer s.pushers.Done()
-	batch := make([]pushJob, 0, pushBatch)
-	for j := range s.pushq {
-		batch = append(batch[:0], j)
-	fill:
-		for len(batch) < pushBatch {
-			select {
-			case j, ok := <-s.pushq:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, j)
-			default:
-				break fill
-			}
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := s.pushOffline(ctx, batch); err != nil {
-			s.logger.Error("push: enqueue", "messages", len(batch), "conversation_id", batch[0].msg.ConversationID,
-				"seq", batch[0].msg.Seq, "err", err)
-		}
-		cancel()
-		clear(batch) // let the messages go
+// pushJobs is a push worker's batch: whatever was queued (up to
+// pushBatch messages), checked together, so the busier the node, the
+// fewer lookups per message.
+func (s *Service) pushJobs(jobs []pushJob) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.pushOffline(ctx, jobs); err != nil {
+		s.logger.Error("push: enqueue", "messages", len(jobs), "conversation_id", jobs[0].msg.ConversationID,
+			"seq", jobs[0].msg.Seq, "err", err)
 	}
 }
 
@@ -146,6 +121,6 @@ func (s *Service) Collectors() []prometheus.Collector {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "courier_push_queue_length",
 			Help: "Stored messages waiting for the offline-device check.",
-		}, func() float64 { return float64(len(s.pushq)) }),
+		}, func() float64 { return float64(s.pushq.Len()) }),
 	}
 }

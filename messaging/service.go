@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/batch"
 )
 
 // DeviceLister lists the live devices of several users at once
@@ -97,14 +97,10 @@ type Service struct {
 	typingLimit *Limiter
 	typingRelay *Limiter
 	syncLimit   *Limiter
-	pushq       chan pushJob
-	pushers     sync.WaitGroup
+	pushq       *batch.Queue[pushJob]
 
 	pushesDropped  atomic.Uint64
 	pushDropLogged atomic.Int64 // unix ns of the last warning about drops
-
-	mu     sync.RWMutex // guards closed against sends on a closed pushq
-	closed bool
 }
 
 var _ courier.MessageStore = (*Service)(nil)
@@ -124,25 +120,13 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
 		syncLimit:   NewLimiter(SyncRate, SyncBurst),
-		pushq:       make(chan pushJob, cfg.PushQueue),
 	}
-	for range cfg.PushWorkers {
-		s.pushers.Add(1)
-		go s.pushWorker()
-	}
+	s.pushq = batch.NewQueue(batch.Options{Size: cfg.PushQueue, Workers: cfg.PushWorkers, Max: pushBatch}, s.pushJobs)
 	return s
 }
 
 // Close stops the push workers after the queued pushes are enqueued.
-func (s *Service) Close() {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.pushq)
-	}
-	s.mu.Unlock()
-	s.pushers.Wait()
-}
+func (s *Service) Close() { s.pushq.Close() }
 
 // Sync frames per device: a sync reads every conversation's head and pages
 // of history, so a client looping on it must not load the database. A

@@ -2,14 +2,15 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/batch"
 )
 
 var _ courier.MessageStore = (*MessageStore)(nil)
@@ -44,10 +45,7 @@ type MessageStore struct {
 	db  *pgxpool.Pool
 	cfg MessageConfig
 
-	mu     sync.RWMutex // guards closed against sends on a closed queue
-	closed bool
-	queue  chan *pendingSend
-	wg     sync.WaitGroup
+	queue *batch.Queue[*pendingSend] // nil with group commit off
 }
 
 // NewMessageStore returns a MessageStore over db and starts its committers;
@@ -61,11 +59,8 @@ func NewMessageStore(db *pgxpool.Pool, cfg MessageConfig) *MessageStore {
 	}
 	s := &MessageStore{db: db, cfg: cfg}
 	if cfg.MaxBatch > 1 {
-		s.queue = make(chan *pendingSend, cfg.MaxBatch*cfg.Committers)
-		for range cfg.Committers {
-			s.wg.Add(1)
-			go s.committer()
-		}
+		s.queue = batch.NewQueue(batch.Options{Size: cfg.MaxBatch * cfg.Committers, Workers: cfg.Committers,
+			Max: cfg.MaxBatch, Linger: cfg.MaxWait}, s.commit)
 	}
 	return s
 }
@@ -73,15 +68,9 @@ func NewMessageStore(db *pgxpool.Pool, cfg MessageConfig) *MessageStore {
 // Close stops accepting messages, commits those already queued, and waits
 // for the committers to finish.
 func (s *MessageStore) Close() error {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		if s.queue != nil {
-			close(s.queue)
-		}
+	if s.queue != nil {
+		s.queue.Close()
 	}
-	s.mu.Unlock()
-	s.wg.Wait()
 	return nil
 }
 
@@ -147,20 +136,15 @@ func (s *MessageStore) membersAt(ctx context.Context, msg *courier.Message) ([]s
 }
 
 func (s *MessageStore) enqueue(ctx context.Context, p *pendingSend) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+	if s.queue == nil {
+		s.commit([]*pendingSend{p}) // group commit off: commit in the caller's goroutine
+		return nil
+	}
+	err := s.queue.Put(ctx, p)
+	if errors.Is(err, batch.ErrClosed) {
 		return courier.Errorf(courier.EUNAVAILABLE, "message store is shutting down")
-	} else if s.queue == nil {
-		s.commitAlone(p) // group commit off: commit in the caller's goroutine
-		return nil
 	}
-	select {
-	case s.queue <- p:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return err
 }
 
 func validateSend(from *courier.Device, req *courier.SendRequest) error {

@@ -70,51 +70,10 @@ const insertMessageSQL = `WITH bump AS (
 SELECT seq, created_at, ARRAY(SELECT user_id FROM conversation_members
 	WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id) FROM msg`
 
-// committer takes the first waiting message, drains whatever else is
-// queued (up to MaxBatch), and commits them together. While it commits,
-// new messages queue up for the next batch: the busier the store, the
-// larger the batches.
-func (s *MessageStore) committer() {
-	defer s.wg.Done()
-	for p := range s.queue {
-		s.commit(s.fill([]*pendingSend{p}))
-	}
-}
-
-func (s *MessageStore) fill(batch []*pendingSend) []*pendingSend {
-	var linger <-chan time.Time
-	if s.cfg.MaxWait > 0 {
-		t := time.NewTimer(s.cfg.MaxWait)
-		defer t.Stop()
-		linger = t.C
-	}
-	for len(batch) < s.cfg.MaxBatch {
-		select {
-		case p, ok := <-s.queue:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, p)
-			continue
-		default:
-		}
-		if linger == nil {
-			return batch
-		}
-		select {
-		case p, ok := <-s.queue:
-			if !ok {
-				return batch
-			}
-			batch = append(batch, p)
-		case <-linger:
-			return batch
-		}
-	}
-	return batch
-}
-
-// commit commits batch and answers every caller. When the transaction
+// commit commits a batch of queued messages (a committer takes the first
+// waiting message and whatever else is queued, up to MaxBatch; while it
+// commits, new messages queue for the next batch, so the busier the store,
+// the larger the batches) and answers every caller. When the transaction
 // fails (a concurrent resend of the same client ID on another node, a
 // deadlock, a lost connection), no message of it was stored: the batch is
 // split in halves and each retried, down to single messages, so one bad
@@ -141,9 +100,6 @@ func (s *MessageStore) commit(batch []*pendingSend) {
 		}
 	}
 }
-
-// commitAlone commits one message in its own transaction (group commit off).
-func (s *MessageStore) commitAlone(p *pendingSend) { s.commit([]*pendingSend{p}) }
 
 // retryable reports errors after which the same transaction may succeed:
 // a unique violation from a concurrent resend (the retry finds the

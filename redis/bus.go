@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/batch"
 	"github.com/courier-chat/courier/messaging"
 )
 
@@ -41,7 +43,26 @@ type EventBus struct {
 	seq    atomic.Int64
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	pubq *batch.Queue[*publishReq]
 }
+
+// publishReq is one Publish waiting for its pipeline.
+type publishReq struct {
+	channels []string
+	payload  string
+	done     chan error // buffered: a publisher never blocks on a caller
+}
+
+// Publishes are pipelined across callers: a publisher goroutine takes the
+// first waiting Publish, drains whatever else is queued (up to
+// maxPublishBatch) and sends them all in one pipeline, so under load one
+// round trip and one pair of syscalls serve many messages rather than one
+// each. While it waits for Redis, new Publishes queue for the next one.
+const (
+	publishers      = 2
+	maxPublishBatch = 256
+)
 
 var (
 	_ messaging.Bus          = (*EventBus)(nil)
@@ -79,6 +100,8 @@ func NewEventBus(rdb goredis.UniversalClient, cfg Config) *EventBus {
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	b.pubq = batch.NewQueue(batch.Options{Size: maxPublishBatch * publishers, Workers: publishers,
+		Max: maxPublishBatch}, b.publish)
 	go b.receive(ctx)
 	return b
 }
@@ -90,30 +113,92 @@ func (b *EventBus) Handle(h func(topic string, e courier.Event)) {
 	b.mu.Unlock()
 }
 
-// Publish sends e to each user's topic in one pipeline.
+// Publish sends e to each user's topic. It returns once Redis has taken
+// every PUBLISH (or one failed).
 func (b *EventBus) Publish(ctx context.Context, userIDs []string, e courier.Event) error {
 	if len(userIDs) == 0 {
 		return nil
 	}
-	payload, err := json.Marshal(e)
-	if err != nil {
-		return err
+	channels := make([]string, len(userIDs))
+	for i, id := range userIDs {
+		channels[i] = b.prefix + messaging.UserTopic(id)
 	}
-	pipe := b.rdb.Pipeline()
-	for _, id := range userIDs {
-		pipe.Publish(ctx, b.prefix+messaging.UserTopic(id), payload)
-	}
-	_, err = pipe.Exec(ctx)
-	return err
+	return b.send(ctx, channels, e)
 }
 
 // PublishTopic sends e to one topic.
 func (b *EventBus) PublishTopic(ctx context.Context, topic string, e courier.Event) error {
-	payload, err := json.Marshal(e)
-	if err != nil {
+	return b.send(ctx, []string{b.prefix + topic}, e)
+}
+
+// send queues one publish for the publishers and waits for its result.
+func (b *EventBus) send(ctx context.Context, channels []string, e courier.Event) error {
+	req := &publishReq{channels: channels, payload: encodeEvent(e), done: make(chan error, 1)}
+	if err := b.pubq.Put(ctx, req); errors.Is(err, batch.ErrClosed) {
+		return courier.Errorf(courier.EUNAVAILABLE, "event bus closed")
+	} else if err != nil {
 		return err
 	}
-	return b.rdb.Publish(ctx, b.prefix+topic, payload).Err()
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// publish sends a batch of waiting Publishes in one pipeline.
+func (b *EventBus) publish(reqs []*publishReq) {
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+	defer cancel()
+	pipe := b.rdb.Pipeline()
+	var cmds []*goredis.IntCmd
+	for _, r := range reqs {
+		for _, ch := range r.channels {
+			cmds = append(cmds, pipe.Publish(ctx, ch, r.payload))
+		}
+	}
+	pipe.Exec(ctx) // each command carries its own error, read below
+	i := 0
+	for _, r := range reqs {
+		var err error
+		for range r.channels {
+			if err == nil {
+				err = cmds[i].Err()
+			}
+			i++
+		}
+		r.done <- err
+	}
+}
+
+// publishTimeout bounds one pipeline; it does not come from any caller's
+// context, so a caller giving up does not fail the others' events.
+const publishTimeout = 10 * time.Second
+
+// The payload on the wire is the event type, a newline, and the event's
+// JSON data as it is: nothing is encoded or parsed twice on the way.
+// Types never contain a newline. A payload starting with '{' is an older
+// node's JSON-encoded Event, still read during a rolling upgrade.
+func encodeEvent(e courier.Event) string {
+	return e.Type + "\n" + string(e.Data)
+}
+
+func decodeEvent(payload string) (courier.Event, error) {
+	if strings.HasPrefix(payload, "{") {
+		var e courier.Event
+		err := json.Unmarshal([]byte(payload), &e)
+		return e, err
+	}
+	typ, data, ok := strings.Cut(payload, "\n")
+	if !ok || typ == "" {
+		return courier.Event{}, errors.New("no event type")
+	}
+	e := courier.Event{Type: typ}
+	if data != "" {
+		e.Data = json.RawMessage(data)
+	}
+	return e, nil
 }
 
 // Subscribe takes a reference on topic; the first one subscribes the
@@ -217,8 +302,8 @@ func (b *EventBus) receive(ctx context.Context) {
 		switch m := msg.(type) {
 		case *goredis.Message:
 			if m.Payload != lastPayload || lastPayload == "" {
-				var e courier.Event
-				if err := json.Unmarshal([]byte(m.Payload), &e); err != nil {
+				e, err := decodeEvent(m.Payload)
+				if err != nil {
 					b.logger.Warn("event bus: bad payload", "channel", m.Channel, "err", err)
 					continue
 				}
@@ -259,8 +344,10 @@ func (b *EventBus) deliver(channel string, e courier.Event) {
 	}
 }
 
-// Close stops the receive loop and closes the pub/sub connection.
+// Close sends the Publishes already queued, then stops the receive loop
+// and closes the pub/sub connection.
 func (b *EventBus) Close() error {
+	b.pubq.Close()
 	b.cancel()
 	err := b.ps.Close()
 	<-b.done

@@ -3,6 +3,8 @@ package redis_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -172,6 +174,91 @@ func TestEventBus_OneDecodePerGroupEvent(t *testing.T) {
 			case <-time.After(3 * time.Second):
 				t.Fatalf("no event for %s", u)
 			}
+		}
+	}
+}
+
+// TestEventBus_ConcurrentPublishes sends many Publishes at once, which the
+// bus pipelines together: each returns only after its event is out, every
+// event reaches its topic once with its own data, and nothing is published
+// after Close.
+func TestEventBus_ConcurrentPublishes(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	pub := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	sub := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	t.Cleanup(func() { sub.Close() })
+	const n = 2000
+	got := make(chan string, 2*n)
+	sub.Handle(func(topic string, e courier.Event) { got <- topic + " " + string(e.Data) })
+	for _, u := range []string{"a", "b"} {
+		if err := sub.Subscribe(ctx, messaging.UserTopic(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			data := json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
+			if err := pub.Publish(ctx, []string{"a", "b"}, courier.Event{Type: "message", Data: data}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for len(seen) < 2*n {
+		select {
+		case s := <-got:
+			if seen[s] {
+				t.Fatalf("%s delivered twice", s)
+			}
+			seen[s] = true
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%d of %d events arrived", len(seen), 2*n)
+		}
+	}
+	for i := range n {
+		for _, u := range []string{"a", "b"} {
+			if s := fmt.Sprintf(`u:%s {"i":%d}`, u, i); !seen[s] {
+				t.Fatalf("missing %s", s)
+			}
+		}
+	}
+
+	pub.Close()
+	if err := pub.Publish(ctx, []string{"a"}, courier.Event{Type: "message"}); courier.ErrorCode(err) != courier.EUNAVAILABLE {
+		t.Fatalf("publish after close: %v, want %s", err, courier.EUNAVAILABLE)
+	}
+}
+
+// TestEventBus_ReadsJSONPayloads checks a node still reads the JSON events
+// an older node publishes during a rolling upgrade, and drops a payload it
+// cannot read without stopping.
+func TestEventBus_ReadsJSONPayloads(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	t.Cleanup(func() { b.Close() })
+	got := make(chan courier.Event, 10)
+	b.Handle(func(topic string, e courier.Event) { got <- e })
+	if err := b.Subscribe(ctx, messaging.UserTopic("a")); err != nil {
+		t.Fatal(err)
+	}
+	ch := prefix + "ev:" + messaging.UserTopic("a")
+	for _, payload := range []string{`{"type":"message","data":{"seq":3}}`, "no newline", "message\n{\"seq\":4}"} {
+		if err := rdb.Publish(ctx, ch, payload).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{`{"seq":3}`, `{"seq":4}`} {
+		select {
+		case e := <-got:
+			if e.Type != "message" || string(e.Data) != want {
+				t.Fatalf("got %s %s, want message %s", e.Type, e.Data, want)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("no event %s", want)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 	"time"
 
@@ -48,8 +49,7 @@ func (m *Main) registerQueueMetrics() {
 // the API's /metrics shows the same registry. A port already taken fails
 // the start, naming the setting, rather than running unobserved.
 func (m *Main) serveWorkerMetrics() error {
-	addr := m.Config.MetricsAddr
-	if addr == "" {
+	if m.Config.MetricsAddr == "" {
 		return nil
 	}
 	m.registerQueueMetrics()
@@ -59,17 +59,39 @@ func (m *Main) serveWorkerMetrics() error {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
+	return m.listenAside("metrics-addr", m.Config.MetricsAddr, mux)
+}
+
+// serveDebug serves Go's profiler (/debug/pprof/) on -debug-addr. It is
+// off by default and has no authentication: bind it to loopback or a
+// private interface only.
+func (m *Main) serveDebug() error {
+	if m.Config.DebugAddr == "" {
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m.listenAside("debug-addr", m.Config.DebugAddr, mux)
+}
+
+// listenAside serves h on addr beside the API until Close. A port already
+// taken fails the start, naming the setting.
+func (m *Main) listenAside(setting, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("metrics-addr %s: %w", addr, err)
+		return fmt.Errorf("%s %s: %w", setting, addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			m.Logger.Error("metrics listener stopped", "err", err)
+			m.Logger.Error("listener stopped", "setting", setting, "err", err)
 		}
 	}()
 	m.onClose(srv.Shutdown)
-	m.Logger.Info("metrics listening", "addr", ln.Addr().String())
+	m.Logger.Info("listening", "setting", setting, "addr", ln.Addr().String())
 	return nil
 }

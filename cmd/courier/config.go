@@ -41,6 +41,7 @@ type Config struct {
 	// Worker.
 	WorkerConcurrency int
 	MetricsAddr       string // a standalone worker's /metrics and /healthz; "" for none
+	DebugAddr         string // Go's profiler; "" for none
 
 	// Messaging (realtime).
 	MessageRate    int    // messages per device per second
@@ -80,6 +81,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
 	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
+	b.str(&c.DebugAddr, "debug-addr", "", "address serving Go's profiler at /debug/pprof/ (unauthenticated: loopback only), empty for none")
 	b.integer(&c.MessageRate, "message-rate", 20, "messages per device per second (token bucket, per API node)")
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
@@ -115,6 +117,9 @@ func (c *Config) Validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr != "" && err != nil {
 		errs = append(errs, fmt.Errorf("metrics-addr %q: %v", c.MetricsAddr, err))
+	}
+	if _, _, err := net.SplitHostPort(c.DebugAddr); c.DebugAddr != "" && err != nil {
+		errs = append(errs, fmt.Errorf("debug-addr %q: %v", c.DebugAddr, err))
 	}
 	if c.WorkerConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))

@@ -67,6 +67,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openServices(ctx); err != nil {
 		return err
 	}
+	if err := m.serveDebug(); err != nil {
+		return err
+	}
 	if m.Mode == "serve" || m.Mode == "dev" {
 		if err := m.startAPI(ctx); err != nil {
 			return err
