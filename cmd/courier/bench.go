@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -24,6 +26,19 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	run, ok := benchScenarios[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown bench scenario %q; scenarios: %s", args[0], strings.Join(names, ", "))
+	}
+	// COURIER_BENCH_CPUPROFILE=file profiles the bench's own clients, to
+	// keep the measuring side lean (the node has -debug-addr).
+	if path := os.Getenv("COURIER_BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	return run(ctx, args[1:], stdout, stderr)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -24,23 +25,26 @@ func init() {
 
 // messagesResult is one run of the messages scenario.
 type messagesResult struct {
-	Devices       int     `json:"devices"`
-	Conversations int     `json:"conversations"`
-	Senders       int     `json:"senders"`
-	DurationS     float64 `json:"duration_s"`
-	BodyBytes     int     `json:"body_bytes"`
-	RawTxPerS     float64 `json:"raw_tx_per_s"`    // baseline: one message per transaction
-	SentPerS      float64 `json:"sent_per_s"`      // durable: sent frames, answered after commit
-	Ratio         float64 `json:"ratio"`           // sent_per_s / raw_tx_per_s
-	DeliveredPerS float64 `json:"delivered_per_s"` // to the other member's device
-	P50MS         float64 `json:"deliver_p50_ms"`  // send to deliver
-	P99MS         float64 `json:"deliver_p99_ms"`  //
-	AckP50MS      float64 `json:"sent_p50_ms"`     // send to sent
-	AckP99MS      float64 `json:"sent_p99_ms"`     //
-	ServeCPUS     float64 `json:"serve_cpu_s"`     // CPU the node used while senders sent (0 with --url)
-	BenchCPUS     float64 `json:"bench_cpu_s"`     // CPU the bench's own clients used meanwhile
-	Errors        int64   `json:"errors"`          // error frames and failed sends
-	LoadAvg       string  `json:"load_average_1m"` // at the start
+	Devices       int       `json:"devices"`
+	Conversations int       `json:"conversations"`
+	Senders       int       `json:"senders"`
+	Rate          float64   `json:"rate"` // messages/s asked of each sender; 0 = next after each sent
+	DurationS     float64   `json:"duration_s"`
+	Rounds        int       `json:"rounds"`
+	BodyBytes     int       `json:"body_bytes"`
+	RawTxPerS     float64   `json:"raw_tx_per_s"`    // baseline: one message per transaction
+	SentPerS      float64   `json:"sent_per_s"`      // durable: sent frames, answered after commit
+	Ratio         float64   `json:"ratio"`           // sent_per_s / raw_tx_per_s
+	RoundRatios   []float64 `json:"round_ratios"`    // the same, per round
+	DeliveredPerS float64   `json:"delivered_per_s"` // to the other member's device
+	P50MS         float64   `json:"deliver_p50_ms"`  // send to deliver
+	P99MS         float64   `json:"deliver_p99_ms"`  //
+	AckP50MS      float64   `json:"sent_p50_ms"`     // send to sent
+	AckP99MS      float64   `json:"sent_p99_ms"`     //
+	ServeCPUS     float64   `json:"serve_cpu_s"`     // CPU the node used while senders sent (0 with --url)
+	BenchCPUS     float64   `json:"bench_cpu_s"`     // CPU the bench's own clients used meanwhile
+	Errors        int64     `json:"errors"`          // error frames and failed sends
+	LoadAvg       string    `json:"load_average_1m"` // at the start
 }
 
 // benchMessages: N devices in direct conversations (pairs), a fraction of
@@ -52,9 +56,14 @@ func benchMessages(ctx context.Context, args []string, stdout, stderr io.Writer)
 	f.bind(fs)
 	devices := fs.String("devices", "1000,10000", "connected devices, comma-separated: one run each")
 	fraction := fs.Float64("senders", 0.1, "fraction of the devices sending (the first device of each pair first)")
-	duration := fs.Duration("duration", 10*time.Second, "how long the senders send")
+	rate := fs.Float64("rate", 0, "messages per second each sender sends, on a fixed schedule (the raw baseline still runs flat out); 0 = the next as soon as the last is sent")
+	duration := fs.Duration("duration", 10*time.Second, "how long the senders send, and the baseline runs, in all")
+	rounds := fs.Int("rounds", 4, "the duration is split into this many rounds of baseline then Courier, so drift in the machine's speed hits both alike")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *rounds < 1 {
+		return fmt.Errorf("-rounds %d: want at least 1", *rounds)
 	}
 	var results []messagesResult
 	for _, s := range strings.Split(*devices, ",") {
@@ -63,8 +72,9 @@ func benchMessages(ctx context.Context, args []string, stdout, stderr io.Writer)
 			return fmt.Errorf("-devices %q: want even numbers of at least 2", s)
 		}
 		senders := max(1, min(n, int(float64(n)**fraction+0.5)))
-		r, err := runMessages(ctx, &f, n, senders, *duration, stderr)
-		if err != nil {
+		r := &messagesResult{Devices: n, Conversations: n / 2, Senders: senders, Rate: *rate,
+			DurationS: duration.Seconds(), Rounds: *rounds, BodyBytes: f.bodySize, LoadAvg: loadAverage()}
+		if err := runMessages(ctx, &f, r, stderr); err != nil {
 			return err
 		}
 		results = append(results, *r)
@@ -72,14 +82,27 @@ func benchMessages(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if f.json {
 		return printJSON(stdout, results)
 	}
-	fmt.Fprintf(stdout, "messages: direct conversations, one message in flight per sender, %d-byte bodies; raw = the bare insert-with-seq transaction at the same concurrency\n", f.bodySize)
+	load := "flat out: one message in flight per sender"
+	if *rate > 0 {
+		load = fmt.Sprintf("each sender at %g msgs/s", *rate)
+	}
+	fmt.Fprintf(stdout, "messages: direct conversations, %s, %d-byte bodies, %d rounds; raw = the bare insert-with-seq transaction at the same concurrency, flat out\n",
+		load, f.bodySize, *rounds)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "devices\tsenders\tseconds\traw tx/s\tdurable msgs/s\tratio\tdelivered/s\tdeliver p50 ms\tdeliver p99 ms\tsent p50 ms\tsent p99 ms\tserve CPU s\tbench CPU s\terrors\tload\t")
+	fmt.Fprintln(tw, "devices\tsenders\tseconds\traw tx/s\tdurable msgs/s\tratio\tround ratios\tdelivered/s\tdeliver p50 ms\tdeliver p99 ms\tsent p50 ms\tsent p99 ms\tserve CPU s\tbench CPU s\terrors\tload\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", r.Devices, r.Senders, r.DurationS,
-			r.RawTxPerS, r.SentPerS, r.Ratio, r.DeliveredPerS, r.P50MS, r.P99MS, r.AckP50MS, r.AckP99MS, r.ServeCPUS, r.BenchCPUS, r.Errors, r.LoadAvg)
+		fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t%s\t%.0f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\t\n", r.Devices, r.Senders, r.DurationS,
+			r.RawTxPerS, r.SentPerS, r.Ratio, ratiosText(r.RoundRatios), r.DeliveredPerS, r.P50MS, r.P99MS, r.AckP50MS, r.AckP99MS, r.ServeCPUS, r.BenchCPUS, r.Errors, r.LoadAvg)
 	}
 	return tw.Flush()
+}
+
+func ratiosText(rs []float64) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = fmt.Sprintf("%.2f", r)
+	}
+	return strings.Join(parts, " ")
 }
 
 // senderDevice is the device index of sender s among n devices paired
@@ -92,76 +115,92 @@ func senderDevice(s, n int) int {
 	return 2*(s-n/2) + 1
 }
 
-func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.Duration, stderr io.Writer) (*messagesResult, error) {
-	r := &messagesResult{Devices: n, Conversations: n / 2, Senders: senders, DurationS: d.Seconds(),
-		BodyBytes: f.bodySize, LoadAvg: loadAverage()}
-	benchProgress(stderr, "messages %d devices: raw baseline, %d senders", n, senders)
-	raw, err := rawInsertRate(ctx, f, n, senders, d)
+// runMessages sets up the baseline and the node, then alternates rounds:
+// the baseline for duration/rounds, then Courier's senders for as long.
+func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stderr io.Writer) error {
+	n, senders := r.Devices, r.Senders
+	benchProgress(stderr, "messages %d devices: raw baseline schema, %d senders", n, senders)
+	raw, err := newRawBaseline(ctx, f, n, senders)
 	if err != nil {
-		return nil, fmt.Errorf("raw baseline: %w", err)
+		return fmt.Errorf("raw baseline: %w", err)
 	}
-	r.RawTxPerS = raw
+	defer raw.Close()
 
 	t, err := newBenchTarget(ctx, f)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer t.Close()
 	benchProgress(stderr, "messages %d devices: accounts and conversations", n)
 	accounts, convs, err := benchPairs(ctx, t.Setup, n)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := t.Start(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	benchProgress(stderr, "messages %d devices: connecting to %s", n, t.URL)
 	var w benchWindow
 	devs, err := dialDevices(ctx, wsURL(t.URL), accounts, &w)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	benchProgress(stderr, "messages %d devices: %d senders for %s", n, senders, d)
 
-	cpu := startCPUWatch(t.Child)
+	d := time.Duration(float64(time.Second) * r.DurationS / float64(r.Rounds))
 	acked := make([]int64, senders)
 	ackLat := make([][]time.Duration, senders)
 	errs := make([]int64, senders)
-	start := time.Now()
-	w.set(start, d)
-	end := start.Add(d)
-	var wg sync.WaitGroup
-	for s := 0; s < senders; s++ {
-		wg.Add(1)
-		go func(s int) {
-			defer wg.Done()
-			dev := devs[senderDevice(s, n)]
-			conv := convs[senderDevice(s, n)/2]
-			for time.Now().Before(end) && ctx.Err() == nil {
-				stamp, lat, err := dev.sendAndWait(conv, f.bodySize)
-				if err != nil {
-					errs[s]++
-					if dev.closed() {
-						return
+	// Every message the senders send counts, whichever round it is in;
+	// nothing is sent between rounds.
+	w.set(time.Now(), 365*24*time.Hour)
+	var rawTotal, sentTotal int64
+	for round := 1; round <= r.Rounds; round++ {
+		benchProgress(stderr, "messages %d devices: round %d of %d: raw baseline for %s", n, round, r.Rounds, d)
+		rawN, err := raw.run(ctx, d)
+		if err != nil {
+			return fmt.Errorf("raw baseline: %w", err)
+		}
+		benchProgress(stderr, "messages %d devices: round %d of %d: %d senders for %s", n, round, r.Rounds, senders, d)
+		before := sum(acked)
+		cpu := startCPUWatch(t.Child)
+		end := time.Now().Add(d)
+		var wg sync.WaitGroup
+		for s := range senders {
+			wg.Go(func() {
+				dev := devs[senderDevice(s, n)]
+				conv := convs[senderDevice(s, n)/2]
+				sctx, stop := context.WithCancel(ctx) // stopped when the socket goes
+				defer stop()
+				benchPace(sctx, r.Rate, time.Until(end), func() error {
+					_, lat, err := dev.sendAndWait(conv, f.bodySize)
+					if err != nil {
+						errs[s]++
+						if dev.closed() {
+							stop()
+						}
+						return err
 					}
-					continue
-				}
-				if w.in(stamp) { // as deliveries are counted
 					acked[s]++
 					ackLat[s] = append(ackLat[s], lat)
-				}
-			}
-		}(s)
+					return nil
+				})
+			})
+		}
+		wg.Wait()
+		serveCPU, benchCPU := cpu()
+		r.ServeCPUS += serveCPU
+		r.BenchCPUS += benchCPU
+		sentN := sum(acked) - before
+		rawTotal += rawN
+		sentTotal += sentN
+		r.RoundRatios = append(r.RoundRatios, float64(sentN)/float64(rawN))
 	}
-	wg.Wait()
-	r.ServeCPUS, r.BenchCPUS = cpu()
 	time.Sleep(time.Second) // deliveries of the last messages
 	closeDevices(devs)
 
 	var all, acks []time.Duration
-	var sent, delivered int64
+	var delivered int64
 	for s := range senders {
-		sent += acked[s]
 		r.Errors += errs[s]
 		acks = append(acks, ackLat[s]...)
 	}
@@ -169,12 +208,21 @@ func runMessages(ctx context.Context, f *msgBenchFlags, n, senders int, d time.D
 		delivered += dev.delivered
 		all = append(all, dev.latencies...)
 	}
-	secs := d.Seconds()
-	r.SentPerS, r.DeliveredPerS = float64(sent)/secs, float64(delivered)/secs
+	secs := r.DurationS
+	r.RawTxPerS = float64(rawTotal) / secs
+	r.SentPerS, r.DeliveredPerS = float64(sentTotal)/secs, float64(delivered)/secs
 	r.Ratio = r.SentPerS / r.RawTxPerS
 	r.P50MS, r.P99MS = percentileMS(all, 50), percentileMS(all, 99)
 	r.AckP50MS, r.AckP99MS = percentileMS(acks, 50), percentileMS(acks, 99)
-	return r, nil
+	return nil
+}
+
+func sum(xs []int64) int64 {
+	var t int64
+	for _, x := range xs {
+		t += x
+	}
+	return t
 }
 
 // startCPUWatch starts counting the CPU the node (when it is a child) and
@@ -220,46 +268,57 @@ func benchPairs(ctx context.Context, s benchSetup, n int) ([]benchAccount, []str
 	return accounts, convs, err
 }
 
-// rawInsertRate is the baseline: the bare insert-with-seq transaction of
-// postgres.RawSend, one message per transaction,
-// from the same number of concurrent senders in the same conversations,
-// on a pool as large as the node's, in a scratch schema.
-func rawInsertRate(ctx context.Context, f *msgBenchFlags, n, senders int, d time.Duration) (float64, error) {
+// rawBaseline is the baseline: the bare insert-with-seq transaction of
+// postgres.RawSend, one message per transaction, from the same number of
+// concurrent senders in the same conversations, on a pool as large as the
+// node's, in a scratch schema.
+type rawBaseline struct {
+	schema   *benchSchema
+	accounts []benchAccount
+	convs    []string
+	used     int // devices in the conversations the senders use
+	senders  int
+	body     []byte
+	next     atomic.Int64 // client IDs
+}
+
+func newRawBaseline(ctx context.Context, f *msgBenchFlags, n, senders int) (*rawBaseline, error) {
 	s, err := newBenchSchema(ctx, f.databaseURL, int32(f.dbConns))
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	defer s.Drop()
-	used := min(senders, n/2) * 2 // the devices of the conversations senders use
-	accounts, convs, err := benchPairs(ctx, newDBSetup(s.Pool), used)
-	if err != nil {
-		return 0, err
+	b := &rawBaseline{schema: s, used: min(senders, n/2) * 2, senders: senders, body: make([]byte, f.bodySize)}
+	if b.accounts, b.convs, err = benchPairs(ctx, newDBSetup(s.Pool), b.used); err != nil {
+		s.Drop()
+		return nil, err
 	}
-	body := make([]byte, f.bodySize)
-	counts := make([]int64, senders)
+	return b, nil
+}
+
+// run sends for d and returns how many transactions committed.
+func (b *rawBaseline) run(ctx context.Context, d time.Duration) (int64, error) {
+	counts := make([]int64, b.senders)
 	runCtx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var wg sync.WaitGroup
-	for i := 0; i < senders; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			dev := senderDevice(i, used)
-			for k := 0; runCtx.Err() == nil; k++ {
-				clientID := fmt.Sprintf("raw-%d-%d", i, k)
-				if postgres.RawSend(runCtx, s.Pool, &courier.Device{ID: accounts[dev].DeviceID, UserID: accounts[dev].UserID}, convs[dev/2], clientID, body) == nil {
+	for i := range b.senders {
+		wg.Go(func() {
+			a := b.accounts[senderDevice(i, b.used)]
+			from := &courier.Device{ID: a.DeviceID, UserID: a.UserID}
+			conv := b.convs[senderDevice(i, b.used)/2]
+			for runCtx.Err() == nil {
+				clientID := "raw-" + strconv.FormatInt(b.next.Add(1), 10)
+				if postgres.RawSend(runCtx, b.schema.Pool, from, conv, clientID, b.body) == nil {
 					counts[i]++
 				}
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
-	var total int64
-	for _, c := range counts {
-		total += c
+	if total := sum(counts); total > 0 {
+		return total, nil
 	}
-	if total == 0 {
-		return 0, fmt.Errorf("no transaction committed in %s", d)
-	}
-	return float64(total) / d.Seconds(), nil
+	return 0, fmt.Errorf("no transaction committed in %s", d)
 }
+
+func (b *rawBaseline) Close() { b.schema.Drop() }
