@@ -115,6 +115,9 @@ func senderDevice(s, n int) int {
 	return 2*(s-n/2) + 1
 }
 
+// benchWarmUp is how long both sides run before anything is measured.
+const benchWarmUp = time.Second
+
 // runMessages sets up the baseline and the node, then alternates rounds:
 // the baseline for duration/rounds, then Courier's senders for as long.
 func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stderr io.Writer) error {
@@ -150,19 +153,8 @@ func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stder
 	acked := make([]int64, senders)
 	ackLat := make([][]time.Duration, senders)
 	errs := make([]int64, senders)
-	// Every message the senders send counts, whichever round it is in;
-	// nothing is sent between rounds.
-	w.set(time.Now(), 365*24*time.Hour)
-	var rawTotal, sentTotal int64
-	for round := 1; round <= r.Rounds; round++ {
-		benchProgress(stderr, "messages %d devices: round %d of %d: raw baseline for %s", n, round, r.Rounds, d)
-		rawN, err := raw.run(ctx, d)
-		if err != nil {
-			return fmt.Errorf("raw baseline: %w", err)
-		}
-		benchProgress(stderr, "messages %d devices: round %d of %d: %d senders for %s", n, round, r.Rounds, senders, d)
-		before := sum(acked)
-		cpu := startCPUWatch(t.Child)
+	// sendFor runs the senders for a round. Nothing is sent between rounds.
+	sendFor := func(d time.Duration) {
 		end := time.Now().Add(d)
 		var wg sync.WaitGroup
 		for s := range senders {
@@ -171,6 +163,11 @@ func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stder
 				conv := convs[senderDevice(s, n)/2]
 				sctx, stop := context.WithCancel(ctx) // stopped when the socket goes
 				defer stop()
+				if r.Rate > 0 {
+					// Spread the senders over the interval, as independent
+					// users are, rather than all sending at its start.
+					time.Sleep(time.Duration(float64(s) / float64(senders) / r.Rate * float64(time.Second)))
+				}
 				benchPace(sctx, r.Rate, time.Until(end), func() error {
 					_, lat, err := dev.sendAndWait(conv, f.bodySize)
 					if err != nil {
@@ -187,6 +184,32 @@ func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stder
 			})
 		}
 		wg.Wait()
+	}
+
+	// Warm up both sides (connections, prepared statements, stacks), then
+	// forget what the warm-up sent: a message counts when sent after it.
+	benchProgress(stderr, "messages %d devices: warming up for %s", n, benchWarmUp)
+	if _, err := raw.run(ctx, benchWarmUp); err != nil {
+		return fmt.Errorf("raw baseline: %w", err)
+	}
+	sendFor(benchWarmUp)
+	time.Sleep(100 * time.Millisecond) // the warm-up's last deliveries
+	for s := range senders {
+		acked[s], ackLat[s], errs[s] = 0, ackLat[s][:0], 0
+	}
+	w.set(time.Now(), 365*24*time.Hour)
+
+	var rawTotal, sentTotal int64
+	for round := 1; round <= r.Rounds; round++ {
+		benchProgress(stderr, "messages %d devices: round %d of %d: raw baseline for %s", n, round, r.Rounds, d)
+		rawN, err := raw.run(ctx, d)
+		if err != nil {
+			return fmt.Errorf("raw baseline: %w", err)
+		}
+		benchProgress(stderr, "messages %d devices: round %d of %d: %d senders for %s", n, round, r.Rounds, senders, d)
+		before := sum(acked)
+		cpu := startCPUWatch(t.Child)
+		sendFor(d)
 		serveCPU, benchCPU := cpu()
 		r.ServeCPUS += serveCPU
 		r.BenchCPUS += benchCPU
@@ -298,17 +321,18 @@ func newRawBaseline(ctx context.Context, f *msgBenchFlags, n, senders int) (*raw
 // run sends for d and returns how many transactions committed.
 func (b *rawBaseline) run(ctx context.Context, d time.Duration) (int64, error) {
 	counts := make([]int64, b.senders)
-	runCtx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	// Senders stop between transactions: cancelling one in flight would
+	// make pgx close its connection, and the next round reconnect.
+	end := time.Now().Add(d)
 	var wg sync.WaitGroup
 	for i := range b.senders {
 		wg.Go(func() {
 			a := b.accounts[senderDevice(i, b.used)]
 			from := &courier.Device{ID: a.DeviceID, UserID: a.UserID}
 			conv := b.convs[senderDevice(i, b.used)/2]
-			for runCtx.Err() == nil {
+			for time.Now().Before(end) && ctx.Err() == nil {
 				clientID := "raw-" + strconv.FormatInt(b.next.Add(1), 10)
-				if postgres.RawSend(runCtx, b.schema.Pool, from, conv, clientID, b.body) == nil {
+				if postgres.RawSend(ctx, b.schema.Pool, from, conv, clientID, b.body) == nil {
 					counts[i]++
 				}
 			}
