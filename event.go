@@ -15,10 +15,13 @@ const (
 )
 
 // Event is something a user's online devices are told. Data is the JSON
-// payload of the WebSocket frame {"type": Type, "data": Data}.
+// payload of the WebSocket frame {"type": Type, "data": Data}. Origin, when
+// set, names the socket whose request caused the event; that socket is not
+// sent it, having had its own answer (a sent message's `sent`).
 type Event struct {
-	Type string          `json:"type"`
-	Data json.RawMessage `json:"data,omitempty"`
+	Type   string          `json:"type"`
+	Data   json.RawMessage `json:"data,omitempty"`
+	Origin string          `json:"origin,omitempty"`
 }
 
 // EventPublisher sends events to every online device of the given users,

@@ -23,7 +23,8 @@ type conn struct {
 	gw   *Gateway
 	ws   *websocket.Conn
 	dev  *courier.Device
-	slot uint8 // which of the pinger's slots pings it
+	id   uint64 // unique on this node: the origin of events it causes
+	slot uint8  // which of the pinger's slots pings it
 
 	mu         sync.Mutex
 	items      []*outItem // waiting for the writer, at most cfg.SendQueue
@@ -38,6 +39,10 @@ type conn struct {
 	// Writer-owned: the highest seq sent per conversation on this socket,
 	// known once a sync or a live message told it.
 	sent map[string]int64
+	// Writer-owned: seqs this socket sent and was answered `sent` for
+	// while earlier seqs of the conversation had not reached it yet; they
+	// count as delivered once those have (see answered).
+	ahead map[string][]int64
 	// Reader-owned until unregister: presence topics this socket watches.
 	presenceTopics []string
 }
@@ -47,17 +52,21 @@ func newConn(g *Gateway, ws *websocket.Conn, dev *courier.Device) *conn {
 	// authentication carries more (name, times) that would live as long
 	// as the socket.
 	dev = &courier.Device{ID: dev.ID, UserID: dev.UserID}
-	return &conn{gw: g, ws: ws, dev: dev, slot: uint8(g.pingSlot.Load())}
+	return &conn{gw: g, ws: ws, dev: dev, id: g.hub.nextID.Add(1), slot: uint8(g.pingSlot.Load())}
 }
 
 // reply queues a server frame.
-func (c *conn) reply(f ServerFrame) {
+func (c *conn) reply(f ServerFrame) { c.replyItem(f, &outItem{}) }
+
+// replyItem queues f as it's frame.
+func (c *conn) replyItem(f ServerFrame, it *outItem) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		c.gw.logger.Error("ws: encode frame", "type", f.Type, "err", err)
 		return
 	}
-	c.enqueue(&outItem{frame: b})
+	it.frame = b
+	c.enqueue(it)
 }
 
 // close asks the writer to send a close frame and hang up; the first
@@ -169,6 +178,8 @@ func (c *conn) write(it *outItem) error {
 	switch {
 	case it.sync != nil:
 		return c.runSync(it.sync)
+	case it.own:
+		return c.answered(it)
 	case it.conv != "":
 		return c.deliver(it)
 	default:

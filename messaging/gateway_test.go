@@ -369,3 +369,63 @@ func TestGateway_SyncIsRateLimited(t *testing.T) {
 	}
 	cl.next("pong", cl.send("ping", nil))
 }
+
+// TestGateway_SendingSocketGetsSentNotItsOwnMessage: `sent` is the sending
+// socket's copy. Every other socket of the sender (same device included,
+// on this node and another) gets the message frame; the sending socket
+// does not, counts the seq as delivered (the next message is not preceded
+// by a gap-fill of it), and even a gap-fill around an own message leaves
+// the own message out. A send without a socket (HTTP) reaches them all.
+func TestGateway_SendingSocketGetsSentNotItsOwnMessage(t *testing.T) {
+	c := newCluster(t)
+	a, b := c.node(), c.node()
+	alice, bob := c.user("alice", 1), c.user("bob", 1)
+	conv := c.direct(alice, bob)
+	ctx := context.Background()
+
+	phone := dial(t, a, alice.tokens[0])
+	sameNode := dial(t, a, alice.tokens[0]) // the same device, twice
+	otherNode := dial(t, b, alice.tokens[0])
+	bobc := dial(t, b, bob.tokens[0])
+	phone.next("synced", phone.send("sync", map[string]any{"cursors": map[string]int64{}}))
+
+	seqOf := func(cl *client) int64 { return decode[courier.Message](t, cl.next("message", "")).Seq }
+	if s := decode[messaging.SentData](t, phone.next("sent", phone.send("send", sendData(conv, "k1", "one")))); s.Seq != 1 {
+		t.Fatalf("sent %+v", s)
+	}
+	for name, cl := range map[string]*client{"same node": sameNode, "other node": otherNode, "bob": bobc} {
+		if got := seqOf(cl); got != 1 {
+			t.Fatalf("%s got seq %d, want 1", name, got)
+		}
+	}
+	// Bob answers: the phone gets seq 2 next, with no copy of seq 1.
+	bobc.next("sent", bobc.send("send", sendData(conv, "b1", "two")))
+	if got := seqOf(phone); got != 2 {
+		t.Fatalf("phone got seq %d, want 2", got)
+	}
+
+	// Seq 3 is committed but its publish lost (a node died after commit);
+	// the phone sends seq 4, answered while 3 has not reached it. Seq 5
+	// reveals the gap: the phone gets 3 from the store, then 5, never 4.
+	if _, _, err := c.store.Send(ctx, bob.devices[0], courier.SendRequest{ConversationID: conv, ClientID: "b2", Body: []byte("lost")}); err != nil {
+		t.Fatal(err)
+	}
+	if s := decode[messaging.SentData](t, phone.next("sent", phone.send("send", sendData(conv, "k2", "four")))); s.Seq != 4 {
+		t.Fatalf("sent %+v", s)
+	}
+	bobc.next("sent", bobc.send("send", sendData(conv, "b3", "five")))
+	for _, want := range []int64{3, 5} {
+		if got := seqOf(phone); got != want {
+			t.Fatalf("phone got seq %d, want %d", got, want)
+		}
+	}
+
+	// A send from no socket (the HTTP edge) reaches every socket.
+	if _, _, err := a.svc.Send(ctx, alice.devices[0], courier.SendRequest{ConversationID: conv, ClientID: "h1", Body: []byte("six")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := seqOf(phone); got != 6 {
+		t.Fatalf("phone got seq %d, want 6", got)
+	}
+	phone.none("message", 300*time.Millisecond)
+}

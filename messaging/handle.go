@@ -80,16 +80,18 @@ func (c *conn) handleSend(f *Frame) {
 	// The store validates what is sent (sizes, IDs) for every edge alike.
 	ctx, cancel := c.ctx()
 	defer cancel()
-	msg, created, err := c.gw.svc.Send(ctx, c.dev, courier.SendRequest{
+	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
 		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments,
-	})
+	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)
 		return
 	}
-	c.reply(ServerFrame{Type: FrameSent, ID: f.ID, Data: SentData{
+	// `sent` is this socket's copy of the message: it is not sent the
+	// message frame too, and the writer counts the seq as delivered here.
+	c.replyItem(ServerFrame{Type: FrameSent, ID: f.ID, Data: SentData{
 		ConversationID: msg.ConversationID, ClientID: msg.ClientID, Seq: msg.Seq, TS: msg.CreatedAt, Duplicate: !created,
-	}})
+	}}, &outItem{conv: msg.ConversationID, seq: msg.Seq, own: true})
 }
 
 // handlePresence answers with each contact's presence now and keeps the

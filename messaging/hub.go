@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +25,11 @@ type hub struct {
 
 	last atomic.Pointer[rendered] // see render
 
+	// node prefixes the origins of events this node's sockets cause, so
+	// render tells its own sockets' events from other nodes'.
+	node   string
+	nextID atomic.Uint64 // socket ids
+
 	mu sync.RWMutex
 	// topics holds each topic's local sockets as a slice, not a set: a
 	// user topic has a socket or two, and a one-element map costs a
@@ -36,6 +43,7 @@ type hub struct {
 func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
 	h := &hub{
 		bus: bus, presence: presence, logger: logger,
+		node:   courier.NewID() + ".",
 		topics: map[string][]*conn{},
 		conns:  map[*conn]struct{}{},
 	}
@@ -151,8 +159,12 @@ func (h *hub) remove(topic string, c *conn) {
 	}
 }
 
+// origin names socket c as the origin of an event (courier.Event.Origin).
+func (h *hub) origin(c *conn) string { return h.node + strconv.FormatUint(c.id, 10) }
+
 // dispatch renders a bus event once and queues it on every local socket
-// of the topic. A socket whose queue is full is dropped: it resyncs.
+// of the topic but its origin. A socket whose queue is full is dropped: it
+// resyncs.
 func (h *hub) dispatch(topic string, e courier.Event) {
 	it := h.render(e)
 	if it == nil {
@@ -161,6 +173,9 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	for _, c := range h.topics[topic] {
+		if it.origin != 0 && c.id == it.origin {
+			continue
+		}
 		if it.revoked != "" && c.dev.ID == it.revoked {
 			// The token was checked once, at upgrade: a revoked device's
 			// open socket must not go on sending and receiving.
@@ -198,6 +213,9 @@ func (h *hub) render(e courier.Event) *outItem {
 			return nil
 		}
 		it.conv, it.seq = ref.ConversationID, ref.Seq
+		if id, ok := strings.CutPrefix(e.Origin, h.node); ok {
+			it.origin, _ = strconv.ParseUint(id, 10, 64)
+		}
 	}
 	if e.Type == courier.EventDeviceRevoked {
 		var ref struct {

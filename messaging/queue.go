@@ -13,7 +13,13 @@ type outItem struct {
 	frame []byte
 	conv  string
 	seq   int64
-	sync  *syncRequest
+	// own marks the `sent` answer to this socket's send of message seq: a
+	// reply that also counts as delivering the message here.
+	own bool
+	// origin, on a message event caused by a socket of this node, is that
+	// socket's id: it is not sent the event.
+	origin uint64
+	sync   *syncRequest
 	// revoked, on a device.revoked event, is the device whose sockets
 	// close instead of receiving it.
 	revoked string

@@ -154,6 +154,12 @@ func rateLimited(what string, wait time.Duration) error {
 // message and publishes it again without pushes: if the first attempt's
 // node died between commit and publish, the resend finishes the job.
 func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
+	return s.SendFrom(ctx, from, req, "")
+}
+
+// SendFrom is Send for a request that came over a socket: origin names it
+// (the event's Origin), and every socket but that one gets the message.
+func (s *Service) SendFrom(ctx context.Context, from *courier.Device, req courier.SendRequest, origin string) (*courier.Message, bool, error) {
 	if ok, wait := s.sendLimit.Allow(from.ID); !ok {
 		return nil, false, rateLimited("messages", wait)
 	}
@@ -180,7 +186,7 @@ func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.Se
 		}
 	}
 	data, _ := json.Marshal(msg)
-	if err := s.bus.Publish(ctx, members, courier.Event{Type: FrameMessage, Data: data}); err != nil {
+	if err := s.bus.Publish(ctx, members, courier.Event{Type: FrameMessage, Data: data, Origin: origin}); err != nil {
 		// Members get it on their next sync or when a later message
 		// reveals the gap.
 		s.logger.Error("fan-out: publish", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)

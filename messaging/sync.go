@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"encoding/json"
+	"slices"
 
 	"github.com/courier-chat/courier"
 )
@@ -70,6 +71,7 @@ func (c *conn) runSync(req *syncRequest) error {
 			done.More = append(done.More, h.ConversationID)
 		}
 		c.sent[h.ConversationID] = last
+		c.catchUp(h.ConversationID)
 		done.Cursors[h.ConversationID] = last
 	}
 	b, _ := json.Marshal(ServerFrame{Type: FrameSynced, ID: req.id, Data: done})
@@ -100,15 +102,72 @@ func (c *conn) deliver(it *outItem) error {
 				break // deliver what we have; the client's next sync heals
 			}
 			for _, m := range msgs {
-				if err := c.writeMessage(m); err != nil {
-					return err
+				if !slices.Contains(c.ahead[it.conv], m.Seq) { // this socket sent it
+					if err := c.writeMessage(m); err != nil {
+						return err
+					}
 				}
 				last = m.Seq
 			}
 		}
 	}
 	c.sent[it.conv] = it.seq
-	return c.writeFrame(it.frame)
+	if err := c.writeFrame(it.frame); err != nil {
+		return err
+	}
+	c.catchUp(it.conv)
+	return nil
+}
+
+// maxAhead bounds the own seqs a socket keeps per conversation waiting for
+// earlier ones; past it, its own messages reach it again by gap-fill.
+const maxAhead = 64
+
+// answered writes the `sent` answer to this socket's own send. The socket
+// holds that message now (it is not sent the message frame), so the
+// conversation's watermark moves to it when everything before it is here
+// too; otherwise it waits in ahead until the earlier ones arrive.
+func (c *conn) answered(it *outItem) error {
+	if err := c.writeFrame(it.frame); err != nil {
+		return err
+	}
+	if c.sent == nil {
+		return nil
+	}
+	switch last := c.sent[it.conv]; {
+	case it.seq == last+1:
+		c.sent[it.conv] = it.seq
+		c.catchUp(it.conv)
+	case it.seq > last+1 && len(c.ahead[it.conv]) < maxAhead:
+		if c.ahead == nil {
+			c.ahead = map[string][]int64{}
+		}
+		c.ahead[it.conv] = append(c.ahead[it.conv], it.seq)
+	}
+	return nil
+}
+
+// catchUp moves the conversation's watermark over own seqs waiting in
+// ahead that now follow it, and forgets those below it.
+func (c *conn) catchUp(conv string) {
+	own := c.ahead[conv]
+	if len(own) == 0 {
+		return
+	}
+	last := c.sent[conv]
+	for {
+		own = slices.DeleteFunc(own, func(seq int64) bool { return seq <= last })
+		if !slices.Contains(own, last+1) {
+			break
+		}
+		last++
+	}
+	c.sent[conv] = last
+	if len(own) > 0 {
+		c.ahead[conv] = own
+	} else if delete(c.ahead, conv); len(c.ahead) == 0 {
+		c.ahead = nil
+	}
 }
 
 func (c *conn) writeMessage(m *courier.Message) error {

@@ -176,12 +176,13 @@ func (b *EventBus) publish(reqs []*publishReq) {
 // context, so a caller giving up does not fail the others' events.
 const publishTimeout = 10 * time.Second
 
-// The payload on the wire is the event type, a newline, and the event's
-// JSON data as it is: nothing is encoded or parsed twice on the way.
-// Types never contain a newline. A payload starting with '{' is an older
-// node's JSON-encoded Event, still read during a rolling upgrade.
+// The payload on the wire is the event type, a newline, the origin, a
+// newline, and the event's JSON data as it is: nothing is encoded or
+// parsed twice on the way. Types and origins never contain a newline. A
+// payload starting with '{' is an older node's JSON-encoded Event, still
+// read during a rolling upgrade.
 func encodeEvent(e courier.Event) string {
-	return e.Type + "\n" + string(e.Data)
+	return e.Type + "\n" + e.Origin + "\n" + string(e.Data)
 }
 
 func decodeEvent(payload string) (courier.Event, error) {
@@ -190,11 +191,12 @@ func decodeEvent(payload string) (courier.Event, error) {
 		err := json.Unmarshal([]byte(payload), &e)
 		return e, err
 	}
-	typ, data, ok := strings.Cut(payload, "\n")
-	if !ok || typ == "" {
-		return courier.Event{}, errors.New("no event type")
+	typ, rest, ok := strings.Cut(payload, "\n")
+	origin, data, ok2 := strings.Cut(rest, "\n")
+	if !ok || !ok2 || typ == "" {
+		return courier.Event{}, errors.New("no event type and origin")
 	}
-	e := courier.Event{Type: typ}
+	e := courier.Event{Type: typ, Origin: origin}
 	if data != "" {
 		e.Data = json.RawMessage(data)
 	}

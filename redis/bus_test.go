@@ -190,7 +190,7 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 	t.Cleanup(func() { sub.Close() })
 	const n = 2000
 	got := make(chan string, 2*n)
-	sub.Handle(func(topic string, e courier.Event) { got <- topic + " " + string(e.Data) })
+	sub.Handle(func(topic string, e courier.Event) { got <- topic + " " + e.Origin + " " + string(e.Data) })
 	for _, u := range []string{"a", "b"} {
 		if err := sub.Subscribe(ctx, messaging.UserTopic(u)); err != nil {
 			t.Fatal(err)
@@ -200,7 +200,8 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			data := json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))
-			if err := pub.Publish(ctx, []string{"a", "b"}, courier.Event{Type: "message", Data: data}); err != nil {
+			e := courier.Event{Type: "message", Data: data, Origin: fmt.Sprint("o", i)}
+			if err := pub.Publish(ctx, []string{"a", "b"}, e); err != nil {
 				t.Error(err)
 			}
 		})
@@ -220,7 +221,7 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 	}
 	for i := range n {
 		for _, u := range []string{"a", "b"} {
-			if s := fmt.Sprintf(`u:%s {"i":%d}`, u, i); !seen[s] {
+			if s := fmt.Sprintf(`u:%s o%d {"i":%d}`, u, i, i); !seen[s] {
 				t.Fatalf("missing %s", s)
 			}
 		}
@@ -233,8 +234,8 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 }
 
 // TestEventBus_ReadsJSONPayloads checks a node still reads the JSON events
-// an older node publishes during a rolling upgrade, and drops a payload it
-// cannot read without stopping.
+// an older node publishes during a rolling upgrade, reads the origin of a
+// current one, and drops payloads it cannot read without stopping.
 func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 	rdb, prefix := testenv.NewRedis(t)
 	ctx := context.Background()
@@ -246,19 +247,22 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := prefix + "ev:" + messaging.UserTopic("a")
-	for _, payload := range []string{`{"type":"message","data":{"seq":3}}`, "no newline", "message\n{\"seq\":4}"} {
+	for _, payload := range []string{`{"type":"message","data":{"seq":3}}`, "no newline", "message\n{\"seq\":5}", "message\norigin-1\n{\"seq\":4}"} {
 		if err := rdb.Publish(ctx, ch, payload).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for _, want := range []string{`{"seq":3}`, `{"seq":4}`} {
+	for _, want := range []courier.Event{
+		{Type: "message", Data: json.RawMessage(`{"seq":3}`)},
+		{Type: "message", Data: json.RawMessage(`{"seq":4}`), Origin: "origin-1"},
+	} {
 		select {
 		case e := <-got:
-			if e.Type != "message" || string(e.Data) != want {
-				t.Fatalf("got %s %s, want message %s", e.Type, e.Data, want)
+			if e.Type != want.Type || string(e.Data) != string(want.Data) || e.Origin != want.Origin {
+				t.Fatalf("got %+v, want %+v", e, want)
 			}
 		case <-time.After(3 * time.Second):
-			t.Fatalf("no event %s", want)
+			t.Fatalf("no event %s", want.Data)
 		}
 	}
 }

@@ -63,7 +63,8 @@ func TestBench_Fanout(t *testing.T) {
 	if r.Missing != 0 {
 		t.Errorf("%d deliveries missing", r.Missing)
 	}
-	// Each message reaches all 20 devices, the sender's own included.
+	// Each message reaches all 20 devices: 19 by a message frame, the
+	// sender's by its `sent` answer.
 	if want := r.SentPerS * 20; r.DeliveredPerS != want {
 		t.Errorf("delivered/s %v, want %v", r.DeliveredPerS, want)
 	}
