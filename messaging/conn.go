@@ -151,14 +151,16 @@ func (c *conn) readFrame(r io.Reader) bool {
 	return err == nil && !c.isClosed()
 }
 
-// handleApart handles a frame on a goroutine of its own and waits for it.
-// Handling reaches the store and JSON, deep call chains that would grow
-// the reader's stack to tens of KiB and keep it so while the socket idles
-// (a stack shrinks only at a GC, by half); this way the reader's stack
-// stays at what a blocked read needs.
+// handleApart handles a frame on another goroutine (a runner) and waits
+// for it. Handling reaches the store and JSON, deep call chains that would
+// grow the reader's stack to tens of KiB and keep it so while the socket
+// idles (a stack shrinks only at a GC, by half); this way the reader's
+// stack stays at what a blocked read needs.
 func (c *conn) handleApart(b []byte) {
 	var wg sync.WaitGroup
-	wg.Go(func() {
+	wg.Add(1)
+	c.gw.runners.Go(func() {
+		defer wg.Done()
 		// A panic in one frame's handling must cost that frame, not the
 		// node and every socket on it (net/http recovers only handlers).
 		defer func() {

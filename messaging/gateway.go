@@ -70,6 +70,7 @@ type Gateway struct {
 	closed bool
 
 	pingSlot atomic.Uint32 // the slot the pinger visited last
+	runners  *runners      // frame handlers and writers
 }
 
 // NewGateway returns a gateway over svc that receives events from bus.
@@ -92,7 +93,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, log
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &Gateway{
 		cfg: cfg, svc: svc, logger: logger, ctx: ctx, cancel: cancel,
-		hub: newHub(bus, presence, logger),
+		hub: newHub(bus, presence, logger), runners: newRunners(),
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  cfg.ReadBufferSize,
 			WriteBufferSize: cfg.WriteBufferSize,

@@ -66,7 +66,7 @@ func (c *conn) ping() {
 func (c *conn) startWriter() {
 	if !c.writing {
 		c.writing = true
-		go c.writeLoop()
+		c.gw.runners.Go(c.writeLoop)
 	}
 }
 

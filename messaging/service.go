@@ -121,7 +121,7 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
 		syncLimit:   NewLimiter(SyncRate, SyncBurst),
 	}
-	s.pushq = batch.NewQueue(batch.Options{Size: cfg.PushQueue, Workers: cfg.PushWorkers, Max: pushBatch}, s.pushJobs)
+	s.pushq = batch.NewQueue(batch.Options{Size: cfg.PushQueue, Workers: cfg.PushWorkers, Max: pushBatch, Linger: pushLinger}, s.pushJobs)
 	return s
 }
 
