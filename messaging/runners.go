@@ -1,6 +1,9 @@
 package messaging
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+)
 
 // runners runs short jobs (one frame's handling, one writer's burst) on
 // goroutines it keeps for a while after their job. A goroutine's stack
@@ -10,6 +13,7 @@ import "time"
 // than runnerIdle exit, so a quiet node keeps none.
 type runners struct {
 	jobs chan func() // unbuffered: a send succeeds only to a waiting runner
+	live atomic.Int32
 }
 
 const runnerIdle = 2 * time.Second
@@ -21,11 +25,13 @@ func (r *runners) Go(f func()) {
 	select {
 	case r.jobs <- f:
 	default:
+		r.live.Add(1)
 		go r.run(f)
 	}
 }
 
 func (r *runners) run(f func()) {
+	defer r.live.Add(-1)
 	idle := time.NewTimer(runnerIdle)
 	defer idle.Stop()
 	for {
