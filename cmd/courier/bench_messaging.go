@@ -116,7 +116,7 @@ func senderDevice(s, n int) int {
 }
 
 // benchWarmUp is how long both sides run before anything is measured.
-const benchWarmUp = time.Second
+const benchWarmUp = 3 * time.Second
 
 // runMessages sets up the baseline and the node, then alternates rounds:
 // the baseline for duration/rounds, then Courier's senders for as long.
