@@ -79,8 +79,8 @@ func appendChunk(out []byte, typ string, data []byte) []byte {
 
 // StripMetadata writes to dst the original photo in src as Courier serves
 // it, without location or other metadata, and returns its content type:
-// JPEG and PNG are stripped at segment level, bytes unchanged; GIF, whose
-// format has no EXIF, is copied as is so animations survive; WebP, TIFF,
+// JPEG, PNG and GIF are stripped at segment or block level, the image's
+// bytes unchanged (so GIF animations survive); WebP, TIFF,
 // BMP and HEIC are decoded (within lim), turned upright, and re-encoded at
 // full size as JPEG (quality 90), or PNG when they have transparency,
 // since no browser shows HEIC and re-encoding is the one sure way to drop
@@ -104,7 +104,7 @@ func StripMetadata(dst io.Writer, src io.Reader, lim Limits) (contentType string
 		out, err = stripPNG(data)
 	case FormatGIF:
 		contentType = "image/gif"
-		out = data
+		out, err = stripGIF(data)
 	default:
 		img, info, derr := decodeBytes(data, lim)
 		if derr != nil {
