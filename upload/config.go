@@ -27,8 +27,8 @@ type Config struct {
 	// Default 8 GiB.
 	MaxBytesInProgress int64
 
-	// Expiry is how long after creation an unfinished upload is kept
-	// (the Upload-Expires header). Default 24h.
+	// Expiry is how long after its creation or last PATCH an unfinished
+	// upload is kept (the Upload-Expires header). Default 24h.
 	Expiry time.Duration
 	// SweepInterval is how often one node looks for expired uploads.
 	// Default Expiry/10, clamped to [100ms, 1m].

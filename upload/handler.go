@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -124,6 +125,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
 			return
 		}
+		if u.State == stateActive && r.Method == http.MethodPatch {
+			h.extendExpiry(r.Context(), u)
+		}
 		r = r.WithContext(withRow(r.Context(), u))
 		if u.State == stateActive {
 			w.Header().Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
@@ -139,6 +143,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2.Body = body
 	r2.URL.Path, r2.URL.RawPath = id, ""
 	h.tusMux.ServeHTTP(w, r2)
+}
+
+// extendExpiry moves an active upload's expiry to Expiry from now on each
+// PATCH, so a long upload that keeps going (a video over a slow network,
+// resumed many times) never expires under the phone; only one left alone
+// for Expiry does. HEADs do not count: a client polling an abandoned
+// upload does not keep it. A failure is logged, not fatal: the upload
+// still has its old expiry.
+func (h *Handler) extendExpiry(ctx context.Context, u *row) {
+	until := time.Now().Add(h.cfg.Expiry).Truncate(time.Second)
+	step := min(h.cfg.Expiry/10, time.Minute)
+	if until.Sub(u.ExpiresAt) <= step {
+		return
+	}
+	if ok, err := h.rows.extend(ctx, u.ID, until, step); err != nil {
+		courier.Logger(ctx).Warn("upload: extend expiry", "upload_id", u.ID, "err", err)
+	} else if ok {
+		u.ExpiresAt = until
+	}
 }
 
 func (h *Handler) routeTus(w http.ResponseWriter, r *http.Request) {

@@ -129,6 +129,15 @@ func (s rows) setState(ctx context.Context, id, state string) error {
 	return err
 }
 
+// extend moves an active upload's expiry to until, when that is more than
+// step later than now set: an upload in progress lives Expiry past its
+// last PATCH, at the cost of one write per step at most.
+func (s rows) extend(ctx context.Context, id string, until time.Time, step time.Duration) (bool, error) {
+	tag, err := s.db.Exec(ctx, `UPDATE uploads SET expires_at = $2
+		WHERE id = $1 AND state = 'active' AND expires_at < $2::timestamptz - $3::interval`, id, until, step)
+	return tag.RowsAffected() == 1, err
+}
+
 // expired returns up to limit uploads whose time is up: active ones to
 // abort, and finished ones whose tus bookkeeping (.info) is still around.
 func (s rows) expired(ctx context.Context, limit int) ([]*row, error) {

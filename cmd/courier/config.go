@@ -75,7 +75,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.boolean(&c.AutoMigrate, "auto-migrate", false, "apply migrations at start (always on in dev)")
 	b.int64(&c.UploadMaxPlain, "upload-max-plain", 2<<30, "largest plain upload in bytes")
 	b.int64(&c.UploadMaxE2E, "upload-max-e2e", 2<<30, "largest e2e upload in bytes")
-	b.duration(&c.UploadExpiry, "upload-expiry", 24*time.Hour, "unfinished uploads expire after this")
+	b.duration(&c.UploadExpiry, "upload-expiry", 24*time.Hour, "unfinished uploads expire this long after their creation or last PATCH")
 	b.str(&c.UploadTempDir, "upload-temp-dir", os.TempDir(), "folder for tusd's temporary part files")
 	b.integer(&c.UploadMaxInProgress, "upload-max-in-progress", 20, "uploads in progress per user")
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")

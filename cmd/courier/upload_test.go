@@ -310,3 +310,50 @@ func decodeBlob(t *testing.T, body []byte) courier.Blob {
 	}
 	return b
 }
+
+// TestUpload_ExpirySlidesWithProgress: an upload that keeps receiving
+// PATCHes outlives its first expiry (each PATCH moves Upload-Expires to
+// Expiry from now); HEADs alone do not keep it, and once the PATCHes stop
+// it expires.
+func TestUpload_ExpirySlidesWithProgress(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.UploadExpiry = 3 * time.Second
+	p := startServe(t, cfg)
+	alice := createAccount(t, p, "alice")
+	data := randomBytes(64 << 10)
+
+	created := tusCreate(t, p, alice.Token, len(data), "", nil)
+	id := uploadID(t, created)
+	first, err := http.ParseTime(created.Header.Get("Upload-Expires"))
+	if err != nil {
+		t.Fatalf("Upload-Expires %q: %v", created.Header.Get("Upload-Expires"), err)
+	}
+	// A PATCH every second, past the first expiry.
+	var last time.Time
+	chunk := len(data) / 8
+	for off := 0; time.Now().Before(first.Add(2 * time.Second)); off += chunk {
+		if off+chunk >= len(data) {
+			t.Fatal("ran out of data before the first expiry passed")
+		}
+		resp := tusPatch(t, p.URL, alice.Token, id, int64(off), data[off:off+chunk])
+		mustStatus(t, "patch", resp, 204)
+		if last, err = http.ParseTime(resp.Header.Get("Upload-Expires")); err != nil {
+			t.Fatalf("patch Upload-Expires %q: %v", resp.Header.Get("Upload-Expires"), err)
+		}
+		time.Sleep(time.Second)
+	}
+	if !last.After(first) {
+		t.Fatalf("expiry did not move: %v, first %v", last, first)
+	}
+	if off := tusOffset(t, p.URL, alice.Token, id); off <= 0 {
+		t.Fatalf("upload gone while in progress (offset %d)", off)
+	}
+	// Left alone (HEADs only), it expires.
+	deadline := time.Now().Add(15 * time.Second)
+	for tusOffset(t, p.URL, alice.Token, id) != -1 {
+		if time.Now().After(deadline) {
+			t.Fatal("upload did not expire after its PATCHes stopped")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
