@@ -278,13 +278,7 @@ func TestUpload_ExpiryRemovesEverything(t *testing.T) {
 	if len(keys) < 2 {
 		t.Fatalf("before expiry, bookkeeping objects = %v, want .info and .part", keys)
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for tusOffset(t, p.URL, alice.Token, id) != -1 {
-		if time.Now().After(deadline) {
-			t.Fatal("upload did not expire")
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	waitExpired(t, p, alice.Token, id)
 	var state string
 	p.DB.QueryRow(context.Background(), `SELECT state FROM uploads WHERE id = $1`, id).Scan(&state)
 	if state != "expired" {
@@ -349,10 +343,17 @@ func TestUpload_ExpirySlidesWithProgress(t *testing.T) {
 		t.Fatalf("upload gone while in progress (offset %d)", off)
 	}
 	// Left alone (HEADs only), it expires.
+	waitExpired(t, p, alice.Token, id)
+}
+
+// waitExpired polls the upload's offset until it answers 404 (-1): the
+// sweeper removed it. Within 15 s, or the test fails.
+func waitExpired(t *testing.T, p *testProcess, token, id string) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
-	for tusOffset(t, p.URL, alice.Token, id) != -1 {
+	for tusOffset(t, p.URL, token, id) != -1 {
 		if time.Now().After(deadline) {
-			t.Fatal("upload did not expire after its PATCHes stopped")
+			t.Fatal("upload did not expire")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
