@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"syscall"
 	"testing"
@@ -19,6 +20,18 @@ func TestGracefulShutdown(t *testing.T) {
 	cfg.OpenSignup = true
 	cfg.LogLevel = "info"
 	p := startChild(t, "serve", cfg)
+
+	// The node executed itself again with small goroutine stacks (see
+	// smallStacks): the same process, now with the setting in GODEBUG.
+	if !strings.Contains(os.Getenv("GODEBUG"), "adaptivestackstart=") {
+		environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.Cmd.Process.Pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(environ), "adaptivestackstart=0") {
+			t.Errorf("serve runs without GODEBUG adaptivestackstart=0")
+		}
+	}
 
 	// Start a request whose body arrives slowly, so it is in flight.
 	conn, err := net.Dial("tcp", p.Addr)
