@@ -119,9 +119,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		// Unknown, someone else's, expired and cancelled uploads all look
-		// the same: not found.
+		// the same: not found. An active upload past its expiry is expired
+		// already, swept or not: a PATCH must not revive what the sweeper
+		// is about to delete.
 		u, err := h.rows.get(r.Context(), id)
-		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State != stateActive && u.State != stateFinished) {
+		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State != stateActive && u.State != stateFinished) ||
+			(u.State == stateActive && !u.ExpiresAt.After(time.Now())) {
 			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
 			return
 		}

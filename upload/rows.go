@@ -134,7 +134,8 @@ func (s rows) setState(ctx context.Context, id, state string) error {
 // last PATCH, at the cost of one write per step at most.
 func (s rows) extend(ctx context.Context, id string, until time.Time, step time.Duration) (bool, error) {
 	tag, err := s.db.Exec(ctx, `UPDATE uploads SET expires_at = $2
-		WHERE id = $1 AND state = 'active' AND expires_at < $2::timestamptz - $3::interval`, id, until, step)
+		WHERE id = $1 AND state = 'active' AND expires_at > now()
+			AND expires_at < $2::timestamptz - $3::interval`, id, until, step)
 	return tag.RowsAffected() == 1, err
 }
 
