@@ -62,6 +62,7 @@ type publishReq struct {
 const (
 	publishers      = 2
 	maxPublishBatch = 256
+	maxPipeline     = 2048 // commands per pipeline; one Publish's never split
 )
 
 var (
@@ -149,6 +150,22 @@ func (b *EventBus) send(ctx context.Context, channels []string, e courier.Event)
 
 // publish sends a batch of waiting Publishes in one pipeline.
 func (b *EventBus) publish(reqs []*publishReq) {
+	// Pipelines of at most maxPipeline commands: a few large groups in the
+	// batch must not make every caller wait for one huge round trip.
+	for len(reqs) > 0 {
+		n, cmds := 0, 0
+		for n < len(reqs) && (n == 0 || cmds+len(reqs[n].channels) <= maxPipeline) {
+			cmds += len(reqs[n].channels)
+			n++
+		}
+		b.pipeline(reqs[:n])
+		reqs = reqs[n:]
+	}
+}
+
+// pipeline sends reqs in one pipeline and answers each with its first
+// failed command's error.
+func (b *EventBus) pipeline(reqs []*publishReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	pipe := b.rdb.Pipeline()

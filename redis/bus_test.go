@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/messaging"
@@ -263,6 +265,28 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 			}
 		case <-time.After(3 * time.Second):
 			t.Fatalf("no event %s", want.Data)
+		}
+	}
+}
+
+// TestEventBus_PublishErrorsReachEveryCaller: when Redis cannot be reached,
+// every Publish batched into the failed pipelines returns an error.
+func TestEventBus_PublishErrorsReachEveryCaller(t *testing.T) {
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	b := redis.NewEventBus(rdb, redis.Config{Prefix: "unreachable:"})
+	t.Cleanup(func() { b.Close(); rdb.Close() })
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Go(func() {
+			errs <- b.Publish(context.Background(), []string{"a", fmt.Sprint("u", i)}, courier.Event{Type: "message"})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err == nil {
+			t.Fatal("a publish to an unreachable Redis returned no error")
 		}
 	}
 }
