@@ -105,3 +105,30 @@ func TestQueue_Full(t *testing.T) {
 		t.Fatalf("Put into a full queue: %v, want the context's error", err)
 	}
 }
+
+// A Put waiting for room when Close comes returns ErrClosed rather than
+// holding Close up until a worker makes room.
+func TestQueue_CloseReleasesWaitingPut(t *testing.T) {
+	release := make(chan struct{})
+	q := NewQueue(Options{Size: 1, Workers: 1, Max: 1}, func([]int) { <-release })
+	q.Put(context.Background(), 1) // the worker takes it and blocks
+	for q.Len() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	q.Put(context.Background(), 2) // fills the queue
+	putErr := make(chan error)
+	go func() { putErr <- q.Put(context.Background(), 3) }() // waits for room
+	time.Sleep(20 * time.Millisecond)
+	closed := make(chan struct{})
+	go func() { q.Close(); close(closed) }()
+	select {
+	case err := <-putErr:
+		if err != ErrClosed {
+			t.Fatalf("waiting Put: %v, want ErrClosed", err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a waiting Put held up Close")
+	}
+	close(release) // the worker finishes 1, then 2
+	<-closed
+}

@@ -16,6 +16,8 @@ var ErrClosed = errors.New("batch: queue closed")
 // batch.
 type Queue[T any] struct {
 	ch     chan T
+	done   chan struct{} // closed first by Close: waiting Puts give up
+	once   sync.Once
 	mu     sync.RWMutex // guards closed against a send on the closed ch
 	closed bool
 	wg     sync.WaitGroup
@@ -32,7 +34,7 @@ type Options struct {
 // NewQueue starts the workers. handle must not keep the slice it is given
 // after it returns.
 func NewQueue[T any](o Options, handle func(batch []T)) *Queue[T] {
-	q := &Queue[T]{ch: make(chan T, o.Size)}
+	q := &Queue[T]{ch: make(chan T, o.Size), done: make(chan struct{})}
 	for range o.Workers {
 		q.wg.Add(1)
 		go q.work(o.Max, o.Linger, handle)
@@ -62,6 +64,8 @@ func (q *Queue[T]) Put(ctx context.Context, v T) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-q.done:
+		return ErrClosed
 	}
 }
 
@@ -84,8 +88,10 @@ func (q *Queue[T]) TryPut(v T) bool {
 func (q *Queue[T]) Len() int { return len(q.ch) }
 
 // Close stops taking items and returns once the workers have handled
-// every item queued before it.
+// every item queued before it. A Put waiting for room returns ErrClosed at
+// once, so Close never waits on a caller.
 func (q *Queue[T]) Close() {
+	q.once.Do(func() { close(q.done) })
 	q.mu.Lock()
 	if !q.closed {
 		q.closed = true
