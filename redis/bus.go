@@ -193,31 +193,94 @@ func (b *EventBus) pipeline(reqs []*publishReq) {
 // context, so a caller giving up does not fail the others' events.
 const publishTimeout = 10 * time.Second
 
-// The payload on the wire is the event type, a newline, the origin, a
-// newline, and the event's JSON data as it is: nothing is encoded or
-// parsed twice on the way. Types and origins never contain a newline. A
-// payload starting with '{' is an older node's JSON-encoded Event, still
-// read during a rolling upgrade.
+// The payload on the wire is the JSON of courier.Event,
+// {"type":…,"origin":…,"data":…}, which every node version reads (an
+// older one ignores origin). It is written by hand with the data as it
+// is, and read back by the fast path below when it has that exact shape
+// (plain type and origin strings), so the data is not re-encoded or
+// re-parsed on each hop; anything else goes through encoding/json. Data
+// comes from Courier processes through Redis, which Courier trusts as it
+// trusts its database.
 func encodeEvent(e courier.Event) string {
-	return e.Type + "\n" + e.Origin + "\n" + string(e.Data)
+	var b strings.Builder
+	b.Grow(len(`{"type":"","origin":"","data":}`) + len(e.Type) + len(e.Origin) + len(e.Data))
+	b.WriteString(`{"type":`)
+	writeJSONString(&b, e.Type)
+	if e.Origin != "" {
+		b.WriteString(`,"origin":`)
+		writeJSONString(&b, e.Origin)
+	}
+	if len(e.Data) > 0 {
+		b.WriteString(`,"data":`)
+		b.Write(e.Data)
+	}
+	b.WriteByte('}')
+	return b.String()
+}
+
+// writeJSONString writes s as a JSON string: as it is when it needs no
+// escaping (event types and origins are plain ASCII), else by
+// encoding/json.
+func writeJSONString(b *strings.Builder, s string) {
+	if plainJSONString(s) {
+		b.WriteByte('"')
+		b.WriteString(s)
+		b.WriteByte('"')
+		return
+	}
+	q, _ := json.Marshal(s)
+	b.Write(q)
+}
+
+// plainJSONString reports whether s reads the same inside JSON quotes.
+func plainJSONString(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 func decodeEvent(payload string) (courier.Event, error) {
-	if strings.HasPrefix(payload, "{") {
-		var e courier.Event
-		err := json.Unmarshal([]byte(payload), &e)
-		return e, err
+	if e, ok := decodeEventFast(payload); ok {
+		return e, nil
 	}
-	typ, rest, ok := strings.Cut(payload, "\n")
-	origin, data, ok2 := strings.Cut(rest, "\n")
-	if !ok || !ok2 || typ == "" {
-		return courier.Event{}, errors.New("no event type and origin")
+	var e courier.Event
+	if err := json.Unmarshal([]byte(payload), &e); err != nil {
+		return courier.Event{}, err
 	}
-	e := courier.Event{Type: typ, Origin: origin}
-	if data != "" {
-		e.Data = json.RawMessage(data)
+	if e.Type == "" {
+		return courier.Event{}, errors.New("event without a type")
 	}
 	return e, nil
+}
+
+// decodeEventFast reads what encodeEvent writes for plain strings (and
+// what json.Marshal of an Event gives), without parsing the data.
+func decodeEventFast(p string) (courier.Event, bool) {
+	var e courier.Event
+	rest, ok := strings.CutPrefix(p, `{"type":"`)
+	if !ok {
+		return e, false
+	}
+	if e.Type, rest, ok = strings.Cut(rest, `"`); !ok || e.Type == "" || !plainJSONString(e.Type) {
+		return e, false
+	}
+	if r, ok := strings.CutPrefix(rest, `,"origin":"`); ok {
+		if e.Origin, rest, ok = strings.Cut(r, `"`); !ok || !plainJSONString(e.Origin) {
+			return e, false
+		}
+	}
+	if rest == "}" {
+		return e, true
+	}
+	data, ok := strings.CutPrefix(rest, `,"data":`)
+	if !ok || len(data) < 2 || data[len(data)-1] != '}' {
+		return e, false
+	}
+	e.Data = json.RawMessage(data[:len(data)-1])
+	return e, true
 }
 
 // Subscribe takes a reference on topic; the first one subscribes the

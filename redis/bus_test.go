@@ -235,9 +235,10 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 	}
 }
 
-// TestEventBus_ReadsJSONPayloads checks a node still reads the JSON events
-// an older node publishes during a rolling upgrade, reads the origin of a
-// current one, and drops payloads it cannot read without stopping.
+// TestEventBus_ReadsJSONPayloads checks a node reads what an older node
+// publishes (json.Marshal of an Event, no origin), what it publishes itself,
+// and any other JSON spelling of an event, and drops payloads it cannot
+// read without stopping.
 func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 	rdb, prefix := testenv.NewRedis(t)
 	ctx := context.Background()
@@ -249,7 +250,14 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := prefix + "ev:" + messaging.UserTopic("a")
-	for _, payload := range []string{`{"type":"message","data":{"seq":3}}`, "no newline", "message\n{\"seq\":5}", "message\norigin-1\n{\"seq\":4}"} {
+	for _, payload := range []string{
+		`{"type":"message","data":{"seq":3}}`, // an older node
+		"not json",
+		`{"data":{"seq":9}}`, // no type
+		`{"type":"message","origin":"origin-1","data":{"seq":4}}`,
+		`{ "data" : {"seq":5}, "type" : "message" }`,
+		`{"type":"resync"}`,
+	} {
 		if err := rdb.Publish(ctx, ch, payload).Err(); err != nil {
 			t.Fatal(err)
 		}
@@ -257,6 +265,8 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 	for _, want := range []courier.Event{
 		{Type: "message", Data: json.RawMessage(`{"seq":3}`)},
 		{Type: "message", Data: json.RawMessage(`{"seq":4}`), Origin: "origin-1"},
+		{Type: "message", Data: json.RawMessage(`{"seq":5}`)},
+		{Type: "resync"},
 	} {
 		select {
 		case e := <-got:
