@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -65,6 +66,17 @@ type run struct {
 	bin   string
 	args  []string
 	paths map[string]string // path → the word that replaces it
+}
+
+// ffmpeg runs ffmpeg with args, which read path and write dst; a failed
+// run leaves no dst behind.
+func (c Config) ffmpeg(ctx context.Context, path, dst string, args []string) error {
+	_, err := c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
+		paths: map[string]string{path: "input", dst: "output"}})
+	if err != nil {
+		os.Remove(dst)
+	}
+	return err
 }
 
 // exec runs r under the Config's deadline and returns its stdout. Errors are

@@ -3,7 +3,6 @@ package transcode
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -85,11 +84,5 @@ func (c Config) MP4(ctx context.Context, path, dst string, info *Info) error {
 		// Some phone files interleave audio sparsely; let the muxer wait.
 		"-max_muxing_queue_size", "1024",
 		"-movflags", "+faststart", "-threads", threads, "-f", "mp4", "file:"+dst)
-	_, err = c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
-		paths: map[string]string{path: "input", dst: "output"}})
-	if err != nil {
-		os.Remove(dst)
-		return err
-	}
-	return nil
+	return c.ffmpeg(ctx, path, dst, args)
 }

@@ -85,9 +85,7 @@ func (c Config) posterAt(ctx context.Context, path, dst string, info *Info, at t
 		// yuvj420p is full-range 4:2:0, what JPEG decoders expect.
 		"-pix_fmt", "yuvj420p", "-c:v", "mjpeg", "-q:v", "3",
 		"-threads", strconv.Itoa(c.Threads), "-f", "image2", "-update", "1", "file:"+dst)
-	_, err := c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
-		paths: map[string]string{path: "input", dst: "output"}})
-	return err
+	return c.ffmpeg(ctx, path, dst, args)
 }
 
 // empty reports whether the file at path is missing or has no bytes.

@@ -2,7 +2,6 @@ package transcode
 
 import (
 	"context"
-	"os"
 )
 
 // Remux copies the video at path into an MP4 at dst without re-encoding:
@@ -29,11 +28,5 @@ func (c Config) Remux(ctx context.Context, path, dst string, info *Info) error {
 		"-map", "0:v:0", "-map", "0:a:0?", "-sn", "-dn", "-c", "copy",
 		"-map_metadata", "-1", "-map_chapters", "-1",
 		"-movflags", "+faststart", "-f", "mp4", "file:"+dst)
-	_, err = c.exec(ctx, run{tool: "ffmpeg", bin: c.FFmpeg, args: args,
-		paths: map[string]string{path: "input", dst: "output"}})
-	if err != nil {
-		os.Remove(dst)
-		return err
-	}
-	return nil
+	return c.ffmpeg(ctx, path, dst, args)
 }
