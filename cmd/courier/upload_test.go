@@ -345,18 +345,11 @@ func TestUpload_ExpirySlidesWithProgress(t *testing.T) {
 // so), within 15 s, and checks it answers 404 (-1) then.
 func waitExpired(t *testing.T, p *testProcess, token, id string) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	waitFor(t, 15*time.Second, "upload expired by the sweeper", func() bool {
 		var state string
 		p.DB.QueryRow(context.Background(), `SELECT state FROM uploads WHERE id = $1`, id).Scan(&state)
-		if state == "expired" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("upload did not expire (state %q)", state)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return state == "expired"
+	})
 	if off := tusOffset(t, p.URL, token, id); off != -1 {
 		t.Fatalf("expired upload answers offset %d, want 404", off)
 	}
