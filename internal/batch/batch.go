@@ -6,10 +6,10 @@ package batch
 
 import "time"
 
-// Fill appends to b whatever ch holds right now, until b has max items.
+// fill appends to b whatever ch holds right now, until b has max items.
 // With linger > 0 it then waits up to linger for more; with 0 it never
 // waits. It stops early when ch is closed.
-func Fill[T any](ch <-chan T, b []T, max int, linger time.Duration) []T {
+func fill[T any](ch <-chan T, b []T, max int, linger time.Duration) []T {
 	var deadline <-chan time.Time
 	for len(b) < max {
 		select {

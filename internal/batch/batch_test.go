@@ -13,23 +13,23 @@ func TestFill(t *testing.T) {
 	for i := range 5 {
 		ch <- i
 	}
-	if got := Fill(ch, []int{-1}, 4, 0); !slices.Equal(got, []int{-1, 0, 1, 2}) {
+	if got := fill(ch, []int{-1}, 4, 0); !slices.Equal(got, []int{-1, 0, 1, 2}) {
 		t.Fatalf("max: got %v", got)
 	}
-	if got := Fill(ch, nil, 10, 0); !slices.Equal(got, []int{3, 4}) {
+	if got := fill(ch, nil, 10, 0); !slices.Equal(got, []int{3, 4}) {
 		t.Fatalf("drain without linger: got %v", got)
 	}
-	if got := Fill(ch, nil, 10, 0); len(got) != 0 {
+	if got := fill(ch, nil, 10, 0); len(got) != 0 {
 		t.Fatalf("empty channel: got %v", got)
 	}
 
 	// With linger, an item arriving within it joins the batch.
 	go func() { time.Sleep(10 * time.Millisecond); ch <- 7 }()
-	if got := Fill(ch, []int{6}, 2, 5*time.Second); !slices.Equal(got, []int{6, 7}) {
+	if got := fill(ch, []int{6}, 2, 5*time.Second); !slices.Equal(got, []int{6, 7}) {
 		t.Fatalf("linger: got %v", got)
 	}
 	start := time.Now()
-	if got := Fill(ch, []int{8}, 2, 20*time.Millisecond); !slices.Equal(got, []int{8}) {
+	if got := fill(ch, []int{8}, 2, 20*time.Millisecond); !slices.Equal(got, []int{8}) {
 		t.Fatalf("linger expiry: got %v", got)
 	}
 	if time.Since(start) < 20*time.Millisecond {
@@ -38,7 +38,7 @@ func TestFill(t *testing.T) {
 
 	ch <- 9
 	close(ch)
-	if got := Fill(ch, nil, 10, time.Hour); !slices.Equal(got, []int{9}) {
+	if got := fill(ch, nil, 10, time.Hour); !slices.Equal(got, []int{9}) {
 		t.Fatalf("closed: got %v", got)
 	}
 }

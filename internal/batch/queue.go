@@ -11,7 +11,7 @@ import (
 var ErrClosed = errors.New("batch: queue closed")
 
 // Queue is a bounded queue whose workers take its items in batches: a
-// worker takes the first waiting item, fills the batch (Fill) and hands it
+// worker takes the first waiting item, fills the batch (fill) and hands it
 // to the handler; while the handler runs, new items wait for the next
 // batch.
 type Queue[T any] struct {
@@ -28,7 +28,7 @@ type Options struct {
 	Size    int           // items the queue holds; Put waits and TryPut fails beyond it
 	Workers int           // goroutines running the handler, each on its own batch
 	Max     int           // most items in one batch
-	Linger  time.Duration // how long a worker waits for more (Fill); 0 never waits
+	Linger  time.Duration // how long a worker waits for more (fill); 0 never waits
 }
 
 // NewQueue starts the workers. handle must not keep the slice it is given
@@ -46,7 +46,7 @@ func (q *Queue[T]) work(max int, linger time.Duration, handle func([]T)) {
 	defer q.wg.Done()
 	buf := make([]T, 0, max)
 	for v := range q.ch {
-		b := Fill(q.ch, append(buf[:0], v), max, linger)
+		b := fill(q.ch, append(buf[:0], v), max, linger)
 		handle(b)
 		clear(b) // let the items go
 	}
