@@ -232,17 +232,8 @@ func (h *hub) render(e courier.Event) *outItem {
 }
 
 // eventFrame is the WebSocket frame {"type": e.Type, "data": e.Data}.
-// Data is written as it came: it was encoded by a Courier process
-// (json.Marshal of a message, receipt or event) and crossed only Redis,
-// which Courier trusts as it trusts its database.
 func eventFrame(e courier.Event) []byte {
-	typ, _ := json.Marshal(e.Type)
-	b := make([]byte, 0, len(`{"type":,"data":}`)+len(typ)+len(e.Data))
-	b = append(append(b, `{"type":`...), typ...)
-	if len(e.Data) > 0 {
-		b = append(append(b, `,"data":`...), e.Data...)
-	}
-	return append(b, '}')
+	return courier.Event{Type: e.Type, Data: e.Data}.AppendJSON(make([]byte, 0, len(e.Type)+len(e.Data)+20))
 }
 
 // all returns every local socket.

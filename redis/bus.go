@@ -195,51 +195,20 @@ const publishTimeout = 10 * time.Second
 
 // The payload on the wire is the JSON of courier.Event,
 // {"type":…,"origin":…,"data":…}, which every node version reads (an
-// older one ignores origin). It is written by hand with the data as it
-// is, and read back by the fast path below when it has that exact shape
-// (plain type and origin strings), so the data is not re-encoded or
-// re-parsed on each hop; anything else goes through encoding/json. Data
-// comes from Courier processes through Redis, which Courier trusts as it
-// trusts its database.
+// older one ignores origin). It is written by Event.AppendJSON with the
+// data as it is, and read back by the fast path below when it has that
+// exact shape (type and origin strings without escapes), so the data is
+// not re-encoded or re-parsed on each hop; anything else goes through
+// encoding/json. Data comes from Courier processes through Redis, which
+// Courier trusts as it trusts its database.
 func encodeEvent(e courier.Event) string {
-	var b strings.Builder
-	b.Grow(len(`{"type":"","origin":"","data":}`) + len(e.Type) + len(e.Origin) + len(e.Data))
-	b.WriteString(`{"type":`)
-	writeJSONString(&b, e.Type)
-	if e.Origin != "" {
-		b.WriteString(`,"origin":`)
-		writeJSONString(&b, e.Origin)
-	}
-	if len(e.Data) > 0 {
-		b.WriteString(`,"data":`)
-		b.Write(e.Data)
-	}
-	b.WriteByte('}')
-	return b.String()
+	return string(e.AppendJSON(make([]byte, 0, len(e.Type)+len(e.Origin)+len(e.Data)+32)))
 }
 
-// writeJSONString writes s as a JSON string: as it is when it needs no
-// escaping (event types and origins are plain ASCII), else by
-// encoding/json.
-func writeJSONString(b *strings.Builder, s string) {
-	if plainJSONString(s) {
-		b.WriteByte('"')
-		b.WriteString(s)
-		b.WriteByte('"')
-		return
-	}
-	q, _ := json.Marshal(s)
-	b.Write(q)
-}
-
-// plainJSONString reports whether s reads the same inside JSON quotes.
-func plainJSONString(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x7F || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			return false
-		}
-	}
-	return true
+// unescaped reports whether s, read between JSON quotes, holds no escape
+// or control character: it is then the string itself.
+func unescaped(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == '\\' })
 }
 
 func decodeEvent(payload string) (courier.Event, error) {
@@ -264,11 +233,11 @@ func decodeEventFast(p string) (courier.Event, bool) {
 	if !ok {
 		return e, false
 	}
-	if e.Type, rest, ok = strings.Cut(rest, `"`); !ok || e.Type == "" || !plainJSONString(e.Type) {
+	if e.Type, rest, ok = strings.Cut(rest, `"`); !ok || e.Type == "" || !unescaped(e.Type) {
 		return e, false
 	}
 	if r, ok := strings.CutPrefix(rest, `,"origin":"`); ok {
-		if e.Origin, rest, ok = strings.Cut(r, `"`); !ok || !plainJSONString(e.Origin) {
+		if e.Origin, rest, ok = strings.Cut(r, `"`); !ok || !unescaped(e.Origin) {
 			return e, false
 		}
 	}
