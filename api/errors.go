@@ -5,31 +5,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/courier-chat/courier"
 )
 
-// statusOf maps error codes to HTTP statuses: the one place this happens.
-var statusOf = map[string]int{
-	courier.ECONFLICT:     http.StatusConflict,
-	courier.EFORBIDDEN:    http.StatusForbidden,
-	courier.EINTERNAL:     http.StatusInternalServerError,
-	courier.EINVALID:      http.StatusBadRequest,
-	courier.ENOTFOUND:     http.StatusNotFound,
-	courier.ERATELIMIT:    http.StatusTooManyRequests,
-	courier.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	courier.EUNAUTHORIZED: http.StatusUnauthorized,
-	courier.EUNAVAILABLE:  http.StatusServiceUnavailable,
-}
-
-// Status returns the HTTP status for err's code.
-func Status(err error) int {
-	if s, ok := statusOf[courier.ErrorCode(err)]; ok {
-		return s
-	}
-	return http.StatusInternalServerError
-}
+// Status returns the HTTP status for err's code (courier.HTTPStatus).
+func Status(err error) int { return courier.HTTPStatus(err) }
 
 // ErrorBody is the JSON body of every error response.
 type ErrorBody struct {
@@ -46,9 +27,8 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	if code == courier.EINTERNAL {
 		courier.Logger(r.Context()).Error("request failed", "err", err)
 	}
-	var e *courier.Error
-	if errors.As(err, &e) && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(e.RetryAfter.Seconds()+0.999)))
+	if d := courier.ErrorRetryAfter(err); d > 0 {
+		w.Header().Set("Retry-After", courier.RetryAfterHeader(d))
 	}
 	if code == courier.EUNAUTHORIZED {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="courier"`)

@@ -170,14 +170,6 @@ func (h *Handler) sha256(ctx context.Context, key string) (string, error) {
 	return hex.EncodeToString(sum.Sum(nil)), nil
 }
 
-// statusOf maps Courier error codes for tusd, which writes its own
-// responses. Kept equal to api's mapping.
-var statusOf = map[string]int{
-	courier.ECONFLICT: 409, courier.EFORBIDDEN: 403, courier.EINTERNAL: 500, courier.EINVALID: 400,
-	courier.ENOTFOUND: 404, courier.ERATELIMIT: 429, courier.ETOOLARGE: 413, courier.EUNAUTHORIZED: 401,
-	courier.EUNAVAILABLE: 503,
-}
-
 // tusError turns a Courier error into a tusd error carrying the same JSON
 // body api.Error writes, so clients parse one error format everywhere.
 func tusError(err error) error {
@@ -185,10 +177,7 @@ func tusError(err error) error {
 	if !errors.As(err, &e) {
 		return err // tusd logs it and answers 500
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = 500
-	}
+	status := courier.HTTPStatus(e)
 	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
 	te := handler.NewError("ERR_"+strings.ToUpper(e.Code), e.Message, status)
 	te.HTTPResponse.Body = string(body)
