@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -192,7 +193,7 @@ func (h *Handler) appendBody(w http.ResponseWriter, r *http.Request, ctx context
 	n, err := up.WriteChunk(ctx, info.Offset, body)
 	info.Offset += n
 	if err == nil {
-		err = body.err
+		err = body.Err()
 	}
 	hdr := w.Header()
 	hdr.Set("Upload-Offset", strconv.FormatInt(info.Offset, 10))
@@ -265,27 +266,52 @@ func isComplete(info handler.FileInfo) bool { return !info.SizeIsDeferred && inf
 
 // bodyReader reads a request body with tusd's network timeout, and stops
 // at once when another request asks for the upload's lock.
+//
+// A body that breaks (the phone lost its network, a newer request took the
+// upload over) ends, for the store, in a clean io.EOF, and the cause is
+// kept in err for the response. s3store must see EOF: it has already
+// fetched and deleted the upload's .part tail and put it in front of the
+// body, and on a read error it would drop the tail and everything read
+// after it, moving the offset back. tusd's own body reader does the same.
 type bodyReader struct {
 	r        io.Reader
 	rc       *http.ResponseController
 	timeout  time.Duration
 	released atomic.Bool
+	mu       sync.Mutex // err is read by the handler while s3store may still read
 	err      error
 }
 
 var errReleased = errors.New("upload taken over by a newer request")
 
 func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.Err() != nil {
+		return 0, io.EOF
+	}
 	if b.released.Load() {
-		b.err = errReleased
-		return 0, b.err
+		b.fail(errReleased)
+		return 0, io.EOF
 	}
 	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
 	n, err := b.r.Read(p)
 	if err != nil && err != io.EOF {
-		b.err = err
+		b.fail(err)
+		err = io.EOF // what was read before the break is stored
 	}
 	return n, err
+}
+
+func (b *bodyReader) fail(err error) {
+	b.mu.Lock()
+	b.err = err
+	b.mu.Unlock()
+}
+
+// Err is why the body ended early, or nil when it was read to its end.
+func (b *bodyReader) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
 }
 
 // release unblocks a Read in progress by moving the deadline to now.

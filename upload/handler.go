@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -27,9 +26,13 @@ type Objects interface {
 	Remove(ctx context.Context, key string) error
 }
 
-// Enqueuer is the asynq client's enqueue call.
-type Enqueuer interface {
-	EnqueueContext(ctx context.Context, task *asynq.Task, opts ...asynq.Option) (*asynq.TaskInfo, error)
+// Jobs queues the processing of finished plain blobs (worker.BlobJobs in
+// production).
+type Jobs interface {
+	// EnqueueBlob queues blobID's processing. A blob already queued, or
+	// already processed, is not an error: finishing is retried, and every
+	// retry enqueues again.
+	EnqueueBlob(ctx context.Context, blobID string) error
 }
 
 // Deps are the services a Handler works with.
@@ -39,7 +42,7 @@ type Deps struct {
 	S3      s3.Config // for tusd's s3store (aws-sdk-go-v2)
 	Objects Objects   // Courier's minio-go adapter on the same bucket
 	Blobs   courier.BlobStore
-	Queue   Enqueuer
+	Jobs    Jobs
 	Locker  handler.Locker // shared by every request on this node (redislock)
 }
 
@@ -53,7 +56,7 @@ type Handler struct {
 	store   *store
 	blobs   courier.BlobStore
 	objects Objects
-	queue   Enqueuer
+	jobs    Jobs
 	redis   *redis.Client
 	bucket  string
 	locker  handler.Locker
@@ -68,7 +71,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg: cfg, rows: rows{deps.DB}, blobs: deps.Blobs, objects: deps.Objects, queue: deps.Queue,
+		cfg: cfg, rows: rows{deps.DB}, blobs: deps.Blobs, objects: deps.Objects, jobs: deps.Jobs,
 		redis: deps.Redis, bucket: deps.S3.Bucket, locker: deps.Locker, log: cfg.Logger.With("component", "upload"),
 	}
 	h.store = &store{s3: newS3Store(deps.S3, &cfg), rows: h.rows}

@@ -11,11 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/courier-chat/courier"
-	"github.com/courier-chat/courier/worker"
 )
 
 // The hooks below are tusd's callbacks, and the draft handler calls the
@@ -117,13 +115,7 @@ func (h *Handler) preFinish(hook handler.HookEvent) (handler.HTTPResponse, error
 		return handler.HTTPResponse{}, err
 	}
 	if md.Mode == courier.BlobPlain {
-		task, err := worker.NewProcessBlobTask(info.ID)
-		if err != nil {
-			return handler.HTTPResponse{}, err
-		}
-		// The task ID is the blob ID: a retried finish is refused here,
-		// which is exactly "already enqueued".
-		if _, err := h.queue.EnqueueContext(ctx, task); err != nil && !errors.Is(err, asynq.ErrTaskIDConflict) {
+		if err := h.jobs.EnqueueBlob(ctx, info.ID); err != nil {
 			return handler.HTTPResponse{}, err
 		}
 	}

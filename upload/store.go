@@ -48,7 +48,7 @@ func (s *store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.U
 	if err := s.rows.setMultipartID(ctx, id, multipartID); err != nil {
 		return nil, err
 	}
-	return &s3Upload{Upload: up, id: id, store: s}, nil
+	return &s3Upload{Upload: up, id: id, multipartID: multipartID, store: s}, nil
 }
 
 func (s *store) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
@@ -63,11 +63,11 @@ func (s *store) GetUpload(ctx context.Context, id string) (handler.Upload, error
 		// Creation failed between the row and the multipart upload.
 		return nil, handler.ErrNotFound
 	}
-	up, err := s.s3.GetUpload(ctx, id+"+"+u.MultipartID)
-	if err != nil {
+	up := &s3Upload{id: id, multipartID: u.MultipartID, store: s}
+	if err := up.reload(ctx); err != nil {
 		return nil, err
 	}
-	return &s3Upload{Upload: up, id: id, store: s}, nil
+	return up, nil
 }
 
 func (s *store) AsTerminatableUpload(up handler.Upload) handler.TerminatableUpload {
@@ -75,15 +75,17 @@ func (s *store) AsTerminatableUpload(up handler.Upload) handler.TerminatableUplo
 }
 
 func (s *store) AsLengthDeclarableUpload(up handler.Upload) handler.LengthDeclarableUpload {
-	u := up.(*s3Upload)
-	return lengthDeclarer{inner: s.s3.AsLengthDeclarableUpload(u.Upload), up: u.Upload, rows: s.rows, id: u.id}
+	return lengthDeclarer{up: up.(*s3Upload)}
 }
 
-// s3Upload is an s3store upload that reports the blob ID as its ID.
+// s3Upload is an s3store upload that reports the blob ID as its ID. Its
+// inner upload may be replaced by a fresh one (see DeclareLength): callers
+// keep the wrapper, so later calls reach the fresh one.
 type s3Upload struct {
 	handler.Upload
-	id    string
-	store *store
+	id          string
+	multipartID string
+	store       *store
 }
 
 func (u *s3Upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
@@ -92,23 +94,36 @@ func (u *s3Upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 	return info, err
 }
 
-// lengthDeclarer also records a late length in the row, so per-user byte
-// limits see it.
-type lengthDeclarer struct {
-	inner handler.LengthDeclarableUpload
-	up    handler.Upload
-	rows  rows
-	id    string
+// reload replaces the inner upload with one that reads its state (parts,
+// tail, .info) from S3 again on first use.
+func (u *s3Upload) reload(ctx context.Context) error {
+	fresh, err := u.store.s3.GetUpload(ctx, u.id+"+"+u.multipartID)
+	if err != nil {
+		return err
+	}
+	u.Upload = fresh
+	return nil
 }
 
-// DeclareLength works around s3store 2.9: while the length is deferred it
-// keeps a tail shorter than an S3 part in the .part object, and if the
-// length is then declared equal to the offset (the draft's "Upload-Complete:
-// ?1" on a deferred upload), FinishUpload completes the multipart upload
-// without that tail. An empty write after the declaration makes s3store
-// move the tail into a final part, as it does when the length was known.
+// lengthDeclarer also records a late length in the row, so per-user byte
+// limits see it.
+type lengthDeclarer struct{ up *s3Upload }
+
+// DeclareLength works around two things in s3store 2.9. While the length is
+// deferred it keeps a tail shorter than an S3 part in the .part object, and
+// if the length is then declared equal to the offset (the draft's
+// "Upload-Complete: ?1" on a deferred upload), FinishUpload completes the
+// multipart upload without that tail: an empty write after the declaration
+// makes s3store move the tail into a final part, as it does when the length
+// was known. And an s3store upload object caches its tail size from before
+// the chunk it just wrote (a chunk that took the tail into a full part
+// leaves it claiming a tail that is gone), so the declaration runs on a
+// fresh object that reads the parts and the tail from S3.
 func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
-	if err := l.inner.DeclareLength(ctx, length); err != nil {
+	if err := l.up.reload(ctx); err != nil {
+		return err
+	}
+	if err := l.up.store.s3.AsLengthDeclarableUpload(l.up.Upload).DeclareLength(ctx, length); err != nil {
 		return err
 	}
 	info, err := l.up.GetInfo(ctx)
@@ -120,7 +135,7 @@ func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
 			return err
 		}
 	}
-	return l.rows.setSize(ctx, l.id, length)
+	return l.up.store.rows.setSize(ctx, l.up.id, length)
 }
 
 type rowContextKey struct{}

@@ -7,6 +7,7 @@ import (
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/upload"
 	"github.com/courier-chat/courier/upload/redislock"
+	"github.com/courier-chat/courier/worker"
 )
 
 // mountUploads mounts the tus endpoint and media downloads on the API, and
@@ -24,7 +25,7 @@ func (m *Main) mountUploads(ctx context.Context) error {
 		MaxBytesInProgress: c.UploadMaxBytes,
 		Logger:             m.Logger,
 	}, upload.Deps{
-		DB: m.DB, Redis: m.Redis, S3: c.S3, Objects: m.S3, Blobs: blobs, Queue: m.Queue, Locker: locker,
+		DB: m.DB, Redis: m.Redis, S3: c.S3, Objects: m.S3, Blobs: blobs, Jobs: worker.BlobJobs{Queue: m.Queue}, Locker: locker,
 	})
 	if err != nil {
 		return err

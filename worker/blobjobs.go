@@ -1,0 +1,30 @@
+package worker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/hibiken/asynq"
+)
+
+// BlobJobs queues the processing of finished uploads (upload.Jobs). The
+// upload endpoint knows nothing of asynq; cmd/courier plugs this in, as it
+// plugs Pusher into messaging.
+type BlobJobs struct{ Queue Enqueuer }
+
+// EnqueueBlob queues a blob's processing task. The task ID is the blob ID,
+// so a repeated enqueue (a retried finish, the reconciler) is refused by
+// asynq as a conflict: that is "already queued", not an error. A task kept
+// after completion (Retention) also conflicts, so a processed blob is not
+// processed twice.
+func (j BlobJobs) EnqueueBlob(ctx context.Context, blobID string) error {
+	task, err := NewProcessBlobTask(blobID)
+	if err != nil {
+		return err
+	}
+	_, err = j.Queue.EnqueueContext(ctx, task)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
