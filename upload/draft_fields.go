@@ -108,13 +108,13 @@ type heldLock struct {
 func (h *Handler) lock(r *http.Request, id string) (*heldLock, error) {
 	l, err := h.locker.NewLock(id)
 	if err != nil {
-		return nil, err
+		return nil, lockError(err)
 	}
 	hl := &heldLock{lock: l}
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.AcquireLockTimeout)
 	defer cancel()
 	if err := l.Lock(ctx, hl.requestRelease); err != nil {
-		return nil, err
+		return nil, lockError(err)
 	}
 	return hl, nil
 }

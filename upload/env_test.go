@@ -16,6 +16,7 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/postgres"
+	redisadapter "github.com/courier-chat/courier/redis"
 	"github.com/courier-chat/courier/s3"
 	"github.com/courier-chat/courier/upload"
 	"github.com/courier-chat/courier/upload/redislock"
@@ -74,7 +75,7 @@ func (e *env) newNode(t *testing.T, cfg upload.Config) *node {
 	}
 	locker := redislock.New(e.rdb, redislock.Config{Prefix: e.prefix + "lock:", Logger: cfg.Logger})
 	h, err := upload.New(cfg, upload.Deps{
-		DB: e.db.Pool, Redis: e.rdb, S3: e.s3cfg, Objects: e.s3, Blobs: e.blobs,
+		Uploads: postgres.NewUploadStore(e.db.Pool), Leases: redisadapter.NewLeases(e.rdb, e.prefix+"lease:"), S3: e.s3cfg, Objects: e.s3, Blobs: e.blobs,
 		Jobs: worker.BlobJobs{Queue: e.queue}, Locker: locker,
 	})
 	if err != nil {

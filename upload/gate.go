@@ -33,12 +33,16 @@ type gatedLock struct{ inner handler.Lock }
 func (l gatedLock) Lock(ctx context.Context, requestRelease func()) error {
 	gate, _ := ctx.Value(gateContextKey{}).(*bodyGate)
 	if gate == nil {
-		return l.inner.Lock(ctx, requestRelease)
+		return lockError(l.inner.Lock(ctx, requestRelease))
 	}
-	return l.inner.Lock(ctx, func() { gate.deliver(requestRelease) })
+	return lockError(l.inner.Lock(ctx, func() { gate.deliver(requestRelease) }))
 }
 
 func (l gatedLock) Unlock() error { return l.inner.Unlock() }
+
+// lockError is what clients see of a lock that could not be taken: tusd's
+// own timeout as it is, Redis down as 503.
+func lockError(err error) error { return tusError(classify("lock service", err)) }
 
 type gateContextKey struct{}
 

@@ -2,49 +2,17 @@ package upload
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/redis/go-redis/v9"
 	"github.com/tus/tusd/v2/pkg/handler"
 
 	"github.com/courier-chat/courier"
-	"github.com/courier-chat/courier/s3"
 )
-
-// Objects is the slice of Courier's S3 adapter uploads use outside tusd:
-// reading a finished object back for sha256, and sweeping leftovers.
-type Objects interface {
-	Get(ctx context.Context, key string, offset, length int64) (io.ReadCloser, error)
-	Remove(ctx context.Context, key string) error
-}
-
-// Jobs queues the processing of finished plain blobs (worker.BlobJobs in
-// production).
-type Jobs interface {
-	// EnqueueBlob queues blobID's processing. A blob already queued, or
-	// already processed, is not an error: finishing is retried, and every
-	// retry enqueues again.
-	EnqueueBlob(ctx context.Context, blobID string) error
-}
-
-// Deps are the services a Handler works with.
-type Deps struct {
-	DB      *pgxpool.Pool
-	Redis   *redis.Client
-	S3      s3.Config // for tusd's s3store (aws-sdk-go-v2)
-	Objects Objects   // Courier's minio-go adapter on the same bucket
-	Blobs   courier.BlobStore
-	Jobs    Jobs
-	Locker  handler.Locker // shared by every request on this node (redislock)
-}
 
 // Handler serves /v1/uploads/: tus 1.0 and the IETF resumable upload draft
 // (interop versions 3–6 through tusd, 7 and 8 through draft.go), on one
@@ -52,12 +20,12 @@ type Deps struct {
 // request needs the device in its context.
 type Handler struct {
 	cfg     Config
-	rows    rows
+	uploads Uploads
+	leases  Leases
 	store   *store
 	blobs   courier.BlobStore
 	objects Objects
 	jobs    Jobs
-	redis   *redis.Client
 	bucket  string
 	locker  handler.Locker
 	tus     *handler.UnroutedHandler
@@ -71,10 +39,10 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{
-		cfg: cfg, rows: rows{deps.DB}, blobs: deps.Blobs, objects: deps.Objects, jobs: deps.Jobs,
-		redis: deps.Redis, bucket: deps.S3.Bucket, locker: deps.Locker, log: cfg.Logger.With("component", "upload"),
+		cfg: cfg, uploads: deps.Uploads, leases: deps.Leases, blobs: deps.Blobs, objects: deps.Objects, jobs: deps.Jobs,
+		bucket: deps.S3.Bucket, locker: deps.Locker, log: cfg.Logger.With("component", "upload"),
 	}
-	h.store = &store{s3: newS3Store(deps.S3, &cfg), rows: h.rows}
+	h.store = &store{s3: newS3Store(deps.S3, &cfg), uploads: h.uploads, finish: h.finishStored}
 	composer := handler.NewStoreComposer()
 	h.store.useIn(composer)
 	composer.UseLocker(gatedLocker{deps.Locker})
@@ -125,17 +93,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// the same: not found. An active upload past its expiry is expired
 		// already, swept or not: a PATCH must not revive what the sweeper
 		// is about to delete.
-		u, err := h.rows.get(r.Context(), id)
-		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State != stateActive && u.State != stateFinished) ||
-			(u.State == stateActive && !u.ExpiresAt.After(time.Now())) {
+		u, err := h.uploads.Upload(r.Context(), id)
+		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State == courier.UploadExpired || u.State == courier.UploadTerminated) ||
+			(u.State == courier.UploadActive && !u.ExpiresAt.After(time.Now())) {
 			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
 			return
 		}
-		if u.State == stateActive && r.Method == http.MethodPatch {
+		if u.State == courier.UploadActive && r.Method == http.MethodPatch {
 			h.extendExpiry(r.Context(), u)
 		}
 		r = r.WithContext(withRow(r.Context(), u))
-		if u.State == stateActive {
+		if u.State == courier.UploadActive {
 			w.Header().Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
 		}
 	}
@@ -148,7 +116,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r2 := r.Clone(ctx)
 	r2.Body = body
 	r2.URL.Path, r2.URL.RawPath = id, ""
-	h.tusMux.ServeHTTP(w, r2)
+	sw := &safeWriter{ResponseWriter: w, method: r.Method}
+	h.tusMux.ServeHTTP(sw, r2)
+	sw.finish()
 }
 
 // extendExpiry moves an active upload's expiry to Expiry from now on each
@@ -157,13 +127,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // for Expiry does. HEADs do not count: a client polling an abandoned
 // upload does not keep it. A failure is logged, not fatal: the upload
 // still has its old expiry.
-func (h *Handler) extendExpiry(ctx context.Context, u *row) {
+func (h *Handler) extendExpiry(ctx context.Context, u *courier.Upload) {
 	until := time.Now().Add(h.cfg.Expiry).Truncate(time.Second)
 	step := min(h.cfg.Expiry/10, time.Minute)
 	if until.Sub(u.ExpiresAt) <= step {
 		return
 	}
-	if ok, err := h.rows.extend(ctx, u.ID, until, step); err != nil {
+	if ok, err := h.uploads.ExtendUpload(ctx, u.ID, until, step); err != nil {
 		courier.Logger(ctx).Warn("upload: extend expiry", "upload_id", u.ID, "err", err)
 	} else if ok {
 		u.ExpiresAt = until
@@ -199,14 +169,22 @@ func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courie
 	if key == "" {
 		return false
 	}
-	u, err := h.rows.byIdempotencyKey(r.Context(), d.UserID, key)
-	if err != nil || (u.State != stateActive && u.State != stateFinished) {
+	u, err := h.uploads.UploadByIdempotencyKey(r.Context(), d.UserID, key)
+	if err != nil || (u.State == courier.UploadExpired || u.State == courier.UploadTerminated) {
 		return false // new, or the earlier one is gone: create afresh
 	}
 	ctx := withRow(r.Context(), u)
+	// Loading finishes an upload whose finish was cut short.
 	up, err := h.store.GetUpload(ctx, u.ID)
-	if err != nil {
-		return false
+	if isNotFound(err) {
+		return false // its creation failed half-way: create afresh
+	} else if err != nil {
+		writeError(w, r, err)
+		return true
+	}
+	if u, err = h.uploads.Upload(ctx, u.ID); err != nil {
+		writeError(w, r, classify("database", err))
+		return true
 	}
 	info, err := up.GetInfo(ctx)
 	if err != nil {
@@ -217,12 +195,12 @@ func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courie
 	hdr.Set("Location", absURL(r, h.cfg.BasePath+u.ID))
 	hdr.Set("Upload-Offset", strconv.FormatInt(info.Offset, 10))
 	hdr.Set("Courier-Idempotent-Replay", "true")
-	if u.State == stateActive {
+	if u.State == courier.UploadActive {
 		hdr.Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
 	}
 	if v := r.Header.Get("Upload-Draft-Interop-Version"); v != "" {
 		hdr.Set("Upload-Draft-Interop-Version", v)
-		setComplete(hdr, v, u.State == stateFinished)
+		setComplete(hdr, v, u.State == courier.UploadFinished)
 	} else {
 		hdr.Set("Tus-Resumable", "1.0.0")
 	}
@@ -250,23 +228,4 @@ func absURL(r *http.Request, path string) string {
 		host = fh
 	}
 	return scheme + "://" + host + path
-}
-
-// writeError writes tusd errors as tusd would and Courier errors as the
-// API does.
-func writeError(w http.ResponseWriter, r *http.Request, err error) {
-	var te handler.Error
-	if !errors.As(err, &te) {
-		if !errors.As(tusError(err), &te) {
-			courier.Logger(r.Context()).Error("upload request failed", "err", err)
-			te = tusError(courier.Errorf(courier.EINTERNAL, "Internal error.")).(handler.Error)
-		}
-	}
-	for k, v := range te.HTTPResponse.Header {
-		w.Header().Set(k, v)
-	}
-	w.WriteHeader(te.HTTPResponse.StatusCode)
-	if r.Method != http.MethodHead {
-		io.WriteString(w, te.HTTPResponse.Body)
-	}
 }

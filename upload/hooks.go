@@ -4,11 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/tus/tusd/v2/pkg/handler"
@@ -38,20 +35,20 @@ func (h *Handler) preCreate(hook handler.HookEvent) (handler.HTTPResponse, handl
 		return handler.HTTPResponse{}, none, tusError(courier.Errorf(courier.ETOOLARGE,
 			"%s uploads are limited to %d bytes", md.Mode, limit))
 	}
-	u := &row{
-		ID:        courier.NewID(),
-		OwnerID:   d.UserID,
-		Mode:      string(md.Mode),
-		Size:      hook.Upload.Size,
-		ExpiresAt: time.Now().Add(h.cfg.Expiry).Truncate(time.Second),
+	u := &courier.Upload{
+		ID:             courier.NewID(),
+		OwnerID:        d.UserID,
+		IdempotencyKey: md.IdempotencyKey,
+		Mode:           md.Mode,
+		Size:           hook.Upload.Size,
+		ExpiresAt:      time.Now().Add(h.cfg.Expiry).Truncate(time.Second),
 	}
 	if hook.Upload.SizeIsDeferred {
 		u.Size = -1
 	}
-	if md.IdempotencyKey != "" {
-		u.IdemKey = &md.IdempotencyKey
-	}
-	if err := h.rows.create(hook.Context, u, h.cfg.MaxInProgress, h.cfg.MaxBytesInProgress, h.cfg.MaxPlain, h.cfg.MaxE2E); err != nil {
+	limits := courier.UploadLimits{MaxCount: h.cfg.MaxInProgress, MaxBytes: h.cfg.MaxBytesInProgress,
+		MaxPlain: h.cfg.MaxPlain, MaxE2E: h.cfg.MaxE2E}
+	if err := h.uploads.CreateUpload(hook.Context, u, limits); err != nil {
 		return handler.HTTPResponse{}, none, tusError(err)
 	}
 	resp := handler.HTTPResponse{Header: handler.HTTPHeader{"Upload-Expires": u.ExpiresAt.UTC().Format(http.TimeFormat)}}
@@ -70,82 +67,36 @@ func (md Metadata) tus() handler.MetaData {
 	return m
 }
 
-// errChecksum answers a sha256 mismatch. 460 is the status tus's checksum
-// extension uses for the same failure.
-var errChecksum = handler.NewError("ERR_CHECKSUM_MISMATCH",
-	"sha256 of the received bytes does not match the sha256 metadata; the upload was removed, upload the file again", 460)
-
-// preFinish runs once every byte is in S3: it verifies the sha256, writes
-// the blob row and enqueues processing. Each step is idempotent, so a
-// finish retried after a crash completes what the first one started.
+// preFinish runs once every byte is in S3 and the object is complete: it
+// finishes the upload (finish.go). tusd calls it, and the draft handler.
 func (h *Handler) preFinish(hook handler.HookEvent) (handler.HTTPResponse, error) {
-	ctx, info := hook.Context, hook.Upload
-	u, err := h.rows.get(ctx, info.ID)
-	if err != nil {
-		return handler.HTTPResponse{}, err
-	}
-	md, err := ParseMetadata(info.MetaData)
-	if err != nil {
+	if err := h.complete(hook.Context, hook.Upload); err != nil {
 		return handler.HTTPResponse{}, tusError(err)
 	}
-	if info.Size > h.cfg.maxFor(string(md.Mode)) { // a deferred length declared too late
-		h.discard(ctx, info.ID)
-		return handler.HTTPResponse{}, tusError(courier.Errorf(courier.ETOOLARGE, "upload over the %s size limit; removed", md.Mode))
-	}
-	if md.SHA256 != "" && u.State == stateActive {
-		sum, err := h.sha256(ctx, StorageKey(info.ID))
-		if err != nil {
-			return handler.HTTPResponse{}, err
-		}
-		if sum != md.SHA256 {
-			courier.Logger(ctx).Warn("upload sha256 mismatch", "upload_id", info.ID, "want", md.SHA256, "got", sum)
-			h.discard(ctx, info.ID)
-			return handler.HTTPResponse{}, errChecksum
-		}
-	}
-	state := courier.BlobProcessing
-	if md.Mode == courier.BlobE2E {
-		state = courier.BlobReady // ciphertext: nothing to process
-	}
-	blob := &courier.Blob{
-		ID: info.ID, OwnerID: u.OwnerID, Mode: md.Mode, State: state, Size: info.Size,
-		ContentType: md.Filetype, Filename: md.Filename, SHA256: md.SHA256, StorageKey: StorageKey(info.ID),
-	}
-	if _, err := h.blobs.CreateBlob(ctx, blob); err != nil {
-		return handler.HTTPResponse{}, err
-	}
-	if md.Mode == courier.BlobPlain {
-		if err := h.jobs.EnqueueBlob(ctx, info.ID); err != nil {
-			return handler.HTTPResponse{}, err
-		}
-	}
-	if err := h.rows.setState(ctx, info.ID, stateFinished); err != nil {
-		return handler.HTTPResponse{}, err
-	}
-	return handler.HTTPResponse{Header: handler.HTTPHeader{"Courier-Blob-ID": info.ID}}, nil
+	return handler.HTTPResponse{Header: handler.HTTPHeader{"Courier-Blob-ID": hook.Upload.ID}}, nil
 }
 
 // preTerminate refuses to cancel a finished upload: its bytes are a blob
 // now, which messages may already refer to.
 func (h *Handler) preTerminate(hook handler.HookEvent) (handler.HTTPResponse, error) {
-	u, err := h.rows.get(hook.Context, hook.Upload.ID)
+	ok, err := h.uploads.MoveUpload(hook.Context, hook.Upload.ID, courier.UploadTerminated, courier.UploadActive)
 	if err != nil {
-		return handler.HTTPResponse{}, handler.ErrNotFound
+		return handler.HTTPResponse{}, tusError(err)
 	}
-	if u.State != stateActive {
+	if !ok {
 		return handler.HTTPResponse{}, tusError(courier.Errorf(courier.ECONFLICT, "upload is finished; it cannot be cancelled"))
 	}
-	return handler.HTTPResponse{}, h.rows.setState(hook.Context, u.ID, stateTerminated)
+	return handler.HTTPResponse{}, nil
 }
 
 // discard removes an upload whose bytes must not become a blob.
 func (h *Handler) discard(ctx context.Context, id string) {
-	if up, err := h.store.GetUpload(ctx, id); err == nil {
+	if up, err := h.store.load(ctx, id); err == nil {
 		if err := h.store.AsTerminatableUpload(up).Terminate(ctx); err != nil {
 			courier.Logger(ctx).Error("discard upload", "upload_id", id, "err", err)
 		}
 	}
-	h.rows.setState(ctx, id, stateTerminated)
+	h.uploads.MoveUpload(ctx, id, courier.UploadTerminated, courier.UploadActive, courier.UploadFinishing)
 }
 
 // sha256 streams an object through SHA-256: bounded memory at any size.
@@ -160,19 +111,4 @@ func (h *Handler) sha256(ctx context.Context, key string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(sum.Sum(nil)), nil
-}
-
-// tusError turns a Courier error into a tusd error carrying the same JSON
-// body api.Error writes, so clients parse one error format everywhere.
-func tusError(err error) error {
-	var e *courier.Error
-	if !errors.As(err, &e) {
-		return err // tusd logs it and answers 500
-	}
-	status := courier.HTTPStatus(e)
-	body, _ := json.Marshal(map[string]any{"error": map[string]string{"code": e.Code, "message": e.Message}})
-	te := handler.NewError("ERR_"+strings.ToUpper(e.Code), e.Message, status)
-	te.HTTPResponse.Body = string(body)
-	te.HTTPResponse.Header = handler.HTTPHeader{"Content-Type": "application/json"}
-	return te
 }

@@ -3,10 +3,13 @@ package upload
 import (
 	"bytes"
 	"context"
+	"io"
 	"strings"
 
 	"github.com/tus/tusd/v2/pkg/handler"
 	"github.com/tus/tusd/v2/pkg/s3store"
+
+	"github.com/courier-chat/courier"
 )
 
 // store is the tusd DataStore Courier hands to tusd and to the draft
@@ -17,8 +20,10 @@ import (
 // blob ID are the object part alone, so store keeps the multipart ID in the
 // uploads row and joins the two again on the way in.
 type store struct {
-	s3   s3store.S3Store
-	rows rows
+	s3      s3store.S3Store
+	uploads Uploads
+	// finish finishes an upload found complete on load (Handler.finishStored).
+	finish func(ctx context.Context, up *s3Upload, info handler.FileInfo) error
 }
 
 var (
@@ -38,24 +43,48 @@ func (s *store) useIn(c *handler.StoreComposer) {
 func (s *store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
 	up, err := s.s3.NewUpload(ctx, info)
 	if err != nil {
-		return nil, err
+		return nil, storeError(err)
 	}
 	full, err := up.GetInfo(ctx) // cached by s3store: no request
 	if err != nil {
 		return nil, err
 	}
 	id, multipartID, _ := strings.Cut(full.ID, "+")
-	if err := s.rows.setMultipartID(ctx, id, multipartID); err != nil {
-		return nil, err
+	if err := s.uploads.SetUploadMultipartID(ctx, id, multipartID); err != nil {
+		return nil, tusError(classify("database", err))
 	}
 	return &s3Upload{Upload: up, id: id, multipartID: multipartID, store: s}, nil
 }
 
+// GetUpload loads an upload, and finishes it when every byte is stored
+// but the finish did not run to its end (finish.go): every request that
+// touches such an upload completes it before answering.
 func (s *store) GetUpload(ctx context.Context, id string) (handler.Upload, error) {
+	up, err := s.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if u := rowFromContext(ctx, id); u != nil && u.State == courier.UploadFinished {
+		return up, nil
+	}
+	info, err := up.GetInfo(ctx) // what the caller asks next: cached
+	if err != nil {
+		return nil, err
+	}
+	if !info.SizeIsDeferred && info.Offset == info.Size && s.finish != nil {
+		if err := s.finish(ctx, up, info); err != nil {
+			return nil, tusError(err)
+		}
+	}
+	return up, nil
+}
+
+// load returns the upload without finishing it.
+func (s *store) load(ctx context.Context, id string) (*s3Upload, error) {
 	u := rowFromContext(ctx, id)
 	if u == nil {
 		var err error
-		if u, err = s.rows.get(ctx, id); err != nil {
+		if u, err = s.uploads.Upload(ctx, id); err != nil {
 			return nil, handler.ErrNotFound
 		}
 	}
@@ -71,8 +100,12 @@ func (s *store) GetUpload(ctx context.Context, id string) (handler.Upload, error
 }
 
 func (s *store) AsTerminatableUpload(up handler.Upload) handler.TerminatableUpload {
-	return s.s3.AsTerminatableUpload(up.(*s3Upload).Upload)
+	return terminator{s.s3.AsTerminatableUpload(up.(*s3Upload).Upload)}
 }
+
+type terminator struct{ inner handler.TerminatableUpload }
+
+func (t terminator) Terminate(ctx context.Context) error { return storeError(t.inner.Terminate(ctx)) }
 
 func (s *store) AsLengthDeclarableUpload(up handler.Upload) handler.LengthDeclarableUpload {
 	return lengthDeclarer{up: up.(*s3Upload)}
@@ -91,8 +124,18 @@ type s3Upload struct {
 func (u *s3Upload) GetInfo(ctx context.Context) (handler.FileInfo, error) {
 	info, err := u.Upload.GetInfo(ctx)
 	info.ID = u.id
-	return info, err
+	return info, storeError(err)
 }
+
+func (u *s3Upload) WriteChunk(ctx context.Context, offset int64, src io.Reader) (int64, error) {
+	n, err := u.Upload.WriteChunk(ctx, offset, src)
+	return n, storeError(err)
+}
+
+// storeError is what tusd and the draft handler get from S3: an outage as
+// 503, anything else as an internal error, never the SDK's text (it names
+// the endpoint, bucket, key and multipart upload ID).
+func storeError(err error) error { return tusError(classify("storage", err)) }
 
 // reload replaces the inner upload with one that reads its state (parts,
 // tail, .info) from S3 again on first use.
@@ -124,7 +167,7 @@ func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
 		return err
 	}
 	if err := l.up.store.s3.AsLengthDeclarableUpload(l.up.Upload).DeclareLength(ctx, length); err != nil {
-		return err
+		return storeError(err)
 	}
 	info, err := l.up.GetInfo(ctx)
 	if err != nil {
@@ -135,20 +178,5 @@ func (l lengthDeclarer) DeclareLength(ctx context.Context, length int64) error {
 			return err
 		}
 	}
-	return l.up.store.rows.setSize(ctx, l.up.id, length)
-}
-
-type rowContextKey struct{}
-
-// withRow returns ctx carrying the upload row the ownership check loaded,
-// so the store need not load it again.
-func withRow(ctx context.Context, u *row) context.Context {
-	return context.WithValue(ctx, rowContextKey{}, u)
-}
-
-func rowFromContext(ctx context.Context, id string) *row {
-	if u, ok := ctx.Value(rowContextKey{}).(*row); ok && u.ID == id {
-		return u
-	}
-	return nil
+	return tusError(classify("database", l.up.store.uploads.SetUploadSize(ctx, l.up.id, length)))
 }

@@ -3,6 +3,8 @@ package upload
 import (
 	"context"
 	"time"
+
+	"github.com/courier-chat/courier"
 )
 
 // sweepBatch bounds the uploads one sweep handles; the next sweep takes
@@ -10,19 +12,20 @@ import (
 const sweepBatch = 100
 
 // RunSweeper removes expired uploads every SweepInterval until ctx ends.
-// Every API node runs it; a Redis key taken with SET NX for one interval
+// Every API node runs it; a lease (redis.Leases) taken for one interval
 // makes sure only one node sweeps at a time.
+
 func (h *Handler) RunSweeper(ctx context.Context) {
 	t := time.NewTicker(h.cfg.SweepInterval)
 	defer t.Stop()
-	key := "courier:upload-sweeper:" + h.bucket
+	lease := "upload-sweeper:" + h.bucket
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		ok, err := h.redis.SetNX(ctx, key, "1", h.cfg.SweepInterval).Result()
+		ok, err := h.leases.TryLease(ctx, lease, h.cfg.SweepInterval)
 		if err != nil || !ok {
 			continue // another node sweeps this round, or Redis is away
 		}
@@ -39,7 +42,7 @@ func (h *Handler) RunSweeper(ctx context.Context) {
 // marked expired; a finished one loses its tus bookkeeping (.info), the
 // blob itself stays. It returns how many it handled.
 func (h *Handler) Sweep(ctx context.Context) (int, error) {
-	expired, err := h.rows.expired(ctx, sweepBatch)
+	expired, err := h.uploads.ExpiredUploads(ctx, sweepBatch)
 	if err != nil {
 		return 0, err
 	}
@@ -54,14 +57,14 @@ func (h *Handler) Sweep(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (h *Handler) sweepOne(ctx context.Context, u *row) error {
-	if u.State == stateFinished {
+func (h *Handler) sweepOne(ctx context.Context, u *courier.Upload) error {
+	if u.State == courier.UploadFinished {
 		for _, suffix := range []string{".info", ".part"} {
 			if err := h.objects.Remove(ctx, uploadPrefix+u.ID+suffix); err != nil {
 				return err
 			}
 		}
-		return h.rows.retire(ctx, u)
+		return h.uploads.RetireUpload(ctx, u)
 	}
 	// Take the upload's lock, so a request still writing is stopped (it
 	// is asked to release) before its parts are aborted under it.
@@ -76,13 +79,18 @@ func (h *Handler) sweepOne(ctx context.Context, u *row) error {
 	}
 	defer l.Unlock()
 	if u.MultipartID != "" {
+		// Loading finishes an upload whose bytes all came in: that one
+		// becomes a blob, not garbage (the next sweep tidies it).
 		up, err := h.store.GetUpload(withRow(ctx, u), u.ID)
 		if err != nil {
+			return err
+		}
+		if now, err := h.uploads.Upload(ctx, u.ID); err != nil || now.State != courier.UploadActive {
 			return err
 		}
 		if err := h.store.AsTerminatableUpload(up).Terminate(ctx); err != nil {
 			return err
 		}
 	}
-	return h.rows.retire(ctx, u)
+	return h.uploads.RetireUpload(ctx, u)
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/redis"
 	"github.com/courier-chat/courier/upload"
 	"github.com/courier-chat/courier/upload/redislock"
 	"github.com/courier-chat/courier/worker"
@@ -25,7 +26,7 @@ func (m *Main) mountUploads(ctx context.Context) error {
 		MaxBytesInProgress: c.UploadMaxBytes,
 		Logger:             m.Logger,
 	}, upload.Deps{
-		DB: m.DB, Redis: m.Redis, S3: c.S3, Objects: m.S3, Blobs: blobs, Jobs: worker.BlobJobs{Queue: m.Queue}, Locker: locker,
+		Uploads: postgres.NewUploadStore(m.DB), Leases: redis.NewLeases(m.Redis, ""), S3: c.S3, Objects: m.S3, Blobs: blobs, Jobs: worker.BlobJobs{Queue: m.Queue}, Locker: locker,
 	})
 	if err != nil {
 		return err
