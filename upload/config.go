@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
+	"strings"
 	"time"
 )
 
@@ -57,8 +59,17 @@ type Config struct {
 	// be below AcquireLockTimeout. Default 10s.
 	GracefulCompletion time.Duration
 
+	// TrustedProxies lists the load balancers (comma-separated IPs or
+	// CIDRs) whose Forwarded, X-Forwarded-Host and X-Forwarded-Proto
+	// headers the upload URLs in Location follow. From anyone else those
+	// headers are ignored: a client could otherwise point the URL its
+	// upload continues at to a host of its choosing. Default "" (none).
+	TrustedProxies string
+
 	// Logger gets warnings and errors. Default slog.Default().
 	Logger *slog.Logger
+
+	trusted []netip.Prefix
 }
 
 func (c *Config) setDefaults() error {
@@ -105,6 +116,20 @@ func (c *Config) setDefaults() error {
 		c.Logger = slog.Default()
 	}
 	var errs []error
+	for v := range strings.SplitSeq(c.TrustedProxies, ",") {
+		if v = strings.TrimSpace(v); v == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(v)
+		if a, aerr := netip.ParseAddr(v); aerr == nil {
+			p, err = a.Prefix(a.BitLen())
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("upload trusted proxies: %q is not an IP or CIDR", v))
+			continue
+		}
+		c.trusted = append(c.trusted, p.Masked())
+	}
 	if c.PartSize < 5<<20 {
 		errs = append(errs, fmt.Errorf("upload part size %d: S3 needs at least 5 MiB", c.PartSize))
 	}
@@ -123,4 +148,19 @@ func (c *Config) maxFor(mode string) int64 {
 		return c.MaxE2E
 	}
 	return c.MaxPlain
+}
+
+// trustedProxy reports whether a request came straight from a configured
+// proxy.
+func (c *Config) trustedProxy(remoteAddr string) bool {
+	ap, err := netip.ParseAddrPort(remoteAddr)
+	if err != nil {
+		return false
+	}
+	for _, p := range c.trusted {
+		if p.Contains(ap.Addr().Unmap()) {
+			return true
+		}
+	}
+	return false
 }

@@ -78,6 +78,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, courier.Errorf(courier.EUNAUTHORIZED, "authentication required"))
 		return
 	}
+	if !h.cfg.trustedProxy(r.RemoteAddr) {
+		// Upload URLs follow forwarded headers (here and in tusd) only
+		// from a configured proxy.
+		r = r.Clone(r.Context())
+		for _, k := range []string{"Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+			r.Header.Del(k)
+		}
+	}
 	id := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(h.cfg.BasePath, "/")), "/")
 	draft := newDraftVersion(r)
 	if id == "" {
@@ -214,8 +222,9 @@ func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courie
 	return true
 }
 
-// absURL makes an absolute URL for path, honouring a proxy's forwarded
-// host and scheme as tusd does for its Location headers.
+// absURL makes an absolute URL for path, honouring a trusted proxy's
+// forwarded host and scheme as tusd does for its Location headers
+// (ServeHTTP drops them from anyone else).
 func absURL(r *http.Request, path string) string {
 	scheme, host := "http", r.Host
 	if r.TLS != nil {

@@ -18,13 +18,19 @@ type BlobJobs struct{ Queue Enqueuer }
 // after completion (Retention) also conflicts, so a processed blob is not
 // processed twice.
 func (j BlobJobs) EnqueueBlob(ctx context.Context, blobID string) error {
+	_, err := j.enqueue(ctx, blobID)
+	return err
+}
+
+// enqueue reports whether the task was queued now (false: it was there).
+func (j BlobJobs) enqueue(ctx context.Context, blobID string) (bool, error) {
 	task, err := NewProcessBlobTask(blobID)
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = j.Queue.EnqueueContext(ctx, task)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+		return false, nil
 	}
-	return err
+	return err == nil, err
 }

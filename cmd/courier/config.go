@@ -37,6 +37,7 @@ type Config struct {
 	UploadTempDir       string
 	UploadMaxInProgress int
 	UploadMaxBytes      int64
+	TrustedProxies      string // comma-separated addresses or CIDRs whose X-Forwarded-* count
 
 	// Worker.
 	WorkerConcurrency int
@@ -79,6 +80,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.str(&c.UploadTempDir, "upload-temp-dir", os.TempDir(), "folder for tusd's temporary part files")
 	b.integer(&c.UploadMaxInProgress, "upload-max-in-progress", 20, "uploads in progress per user")
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")
+	b.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the load balancers whose Forwarded / X-Forwarded-Host / X-Forwarded-Proto headers upload URLs follow; empty trusts none")
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
 	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
 	b.str(&c.DebugAddr, "debug-addr", "", "address serving Go's profiler at /debug/pprof/ (unauthenticated: loopback only), empty for none")

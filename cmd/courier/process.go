@@ -172,6 +172,9 @@ func (m *Main) startWorker(ctx context.Context) error {
 	}
 	m.Worker = srv
 	m.onClose(func(context.Context) error { srv.Shutdown(); return nil })
+	if err := m.startUploadReconciler(ctx); err != nil {
+		return fmt.Errorf("upload reconciler: %w", err)
+	}
 	m.Logger.Info("worker started", "concurrency", m.Config.WorkerConcurrency)
 	return nil
 }
