@@ -65,7 +65,7 @@ type node struct {
 
 // newNode starts a node. cfg's zero fields take the package defaults,
 // except a short expiry and network timeout that suit tests.
-func (e *env) newNode(t *testing.T, cfg upload.Config) *node {
+func (e *env) newNode(t *testing.T, cfg upload.Config, mods ...func(*upload.Deps)) *node {
 	t.Helper()
 	if cfg.NetworkTimeout == 0 {
 		cfg.NetworkTimeout = 5 * time.Second
@@ -74,10 +74,14 @@ func (e *env) newNode(t *testing.T, cfg upload.Config) *node {
 		cfg.Logger = quietLogger()
 	}
 	locker := redislock.New(e.rdb, redislock.Config{Prefix: e.prefix + "lock:", Logger: cfg.Logger})
-	h, err := upload.New(cfg, upload.Deps{
-		Uploads: postgres.NewUploadStore(e.db.Pool), Leases: redisadapter.NewLeases(e.rdb, e.prefix+"lease:"), S3: e.s3cfg, Objects: e.s3, Blobs: e.blobs,
+	deps := upload.Deps{
+		Uploads: e.uploads(), Leases: e.leases(), S3: e.s3cfg, Objects: e.s3, Blobs: e.blobs,
 		Jobs: worker.BlobJobs{Queue: e.queue}, Locker: locker,
-	})
+	}
+	for _, mod := range mods {
+		mod(&deps)
+	}
+	h, err := upload.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,6 +109,20 @@ func authenticate(accounts *postgres.AccountService, next http.Handler) http.Han
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+func (e *env) uploads() *postgres.UploadStore { return postgres.NewUploadStore(e.db.Pool) }
+
+func (e *env) leases() *redisadapter.Leases { return redisadapter.NewLeases(e.rdb, e.prefix+"lease:") }
+
+// state returns an upload's state in the uploads table.
+func (e *env) state(t *testing.T, id string) courier.UploadState {
+	t.Helper()
+	u, err := e.uploads().Upload(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.State
 }
 
 // user creates an account and returns its device token.

@@ -111,23 +111,29 @@ func (md *Metadata) validate() error {
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 // requestMetadata collects metadata from every place a client may put it:
-// tus Upload-Metadata (already decoded by tusd into info), and for the IETF
-// draft, which has no metadata header, Content-Type and Content-Disposition
-// (tusd copies them into filetype and filename), plus Courier's own headers
-// Upload-Metadata, Idempotency-Key and Repr-Digest (RFC 9530, sha-256).
+// the Upload-Metadata header (tus 1.0's, and Courier's own for the IETF
+// draft, which has no metadata header), for the draft Content-Type and
+// Content-Disposition (copied into info as filetype and filename), plus
+// the headers Idempotency-Key and Repr-Digest (RFC 9530, sha-256).
 func requestMetadata(info map[string]string, h http.Header, ietf bool) (Metadata, error) {
 	m := make(map[string]string, len(info)+2)
-	for k, v := range info {
-		m[k] = v
-	}
 	if ietf {
-		extra, err := ParseMetadataHeader(h.Get("Upload-Metadata"))
-		if err != nil {
-			return Metadata{}, err
-		}
-		for k, v := range extra {
+		for k, v := range info {
 			m[k] = v
 		}
+	}
+	// tus 1.0's Upload-Metadata is parsed again, strictly: tusd skips
+	// malformed pairs and lets a repeated key win, so "mode e2e,mode
+	// plain" would make a plain blob of what the client encrypted.
+	extra, err := ParseMetadataHeader(h.Get("Upload-Metadata"))
+	if err != nil {
+		return Metadata{}, err
+	}
+	for k, v := range extra {
+		if _, dup := m[k]; dup && m[k] != v {
+			return Metadata{}, courier.Errorf(courier.EINVALID, "metadata %s given twice, differently", k)
+		}
+		m[k] = v
 	}
 	if k := h.Get("Idempotency-Key"); k != "" && m["idempotency-key"] == "" {
 		m["idempotency-key"] = strings.Trim(k, `"`) // the draft makes it an sf-string

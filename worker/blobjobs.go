@@ -5,6 +5,8 @@ import (
 	"errors"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/courier-chat/courier"
 )
 
 // BlobJobs queues the processing of finished uploads (upload.Jobs). The
@@ -29,8 +31,14 @@ func (j BlobJobs) enqueue(ctx context.Context, blobID string) (bool, error) {
 		return false, err
 	}
 	_, err = j.Queue.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+	switch {
+	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
 		return false, nil
+	case err != nil:
+		// Enqueuing talks to Redis alone, and asynq's errors do not
+		// always keep the network error they wrap: any failure is the
+		// queue being unavailable.
+		return false, courier.Unavailable("job queue", err)
 	}
-	return err == nil, err
+	return true, nil
 }
