@@ -107,7 +107,9 @@ func (e *outageEnv) mustUnavailable(t *testing.T, what string, resp *http.Respon
 	if resp.Request.Method == http.MethodHead {
 		return
 	}
-	var eb struct{ Error struct{ Code, Message string } }
+	var eb struct {
+		Error struct{ Code, Message string }
+	}
 	if err := json.Unmarshal(body, &eb); err != nil || eb.Error.Code != courier.EUNAVAILABLE {
 		t.Fatalf("%s: body %s, want a Courier error with code unavailable", what, body)
 	}
