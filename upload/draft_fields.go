@@ -46,25 +46,11 @@ func sfBool(v string) (value, ok bool) {
 	return false, false
 }
 
-// setComplete sets the completeness header of an interop version: version
-// 3 (draft -01) said it the other way round, with Upload-Incomplete.
-func setComplete(h http.Header, version string, complete bool) {
-	name, value := "Upload-Complete", complete
-	if version == "3" {
-		name, value = "Upload-Incomplete", !complete
-	}
-	if value {
-		h.Set(name, "?1")
-	} else {
-		h.Set(name, "?0")
-	}
-}
-
-// declaredLength finds the upload length a request declares: Upload-Length,
-// or with Upload-Complete: ?1 the offset plus Content-Length. When both are
-// present they must agree.
-func declaredLength(r *http.Request, complete bool, offset int64) (length int64, known bool, err error) {
-	if v := r.Header.Get("Upload-Length"); v != "" {
+// declaredLength finds the upload length a request declares: Upload-Length
+// (in versions that have it), or with the request completing the upload
+// the offset plus Content-Length. When both are present they must agree.
+func declaredLength(r *http.Request, d *draft, complete bool, offset int64) (length int64, known bool, err error) {
+	if v := r.Header.Get("Upload-Length"); v != "" && d.uploadLength {
 		length, err = strconv.ParseInt(v, 10, 64)
 		if err != nil || length < 0 {
 			return 0, false, errors.New("Upload-Length must be a non-negative integer")

@@ -50,7 +50,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		StoreComposer:                    composer,
 		BasePath:                         cfg.BasePath,
 		MaxSize:                          max(cfg.MaxPlain, cfg.MaxE2E),
-		EnableExperimentalProtocol:       true,
+		EnableExperimentalProtocol:       false, // draft.go serves the draft
 		DisableDownload:                  true, // downloads are /v1/media, with access checks
 		DisableConcatenation:             true,
 		RespectForwardedHeaders:          true,
@@ -87,9 +87,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	id := strings.Trim(strings.TrimPrefix(r.URL.Path, strings.TrimSuffix(h.cfg.BasePath, "/")), "/")
-	draft := newDraftVersion(r)
+	draft, known := draftOf(r)
+	if !known {
+		// No 104 for a version Courier does not speak (every draft says
+		// so); the client learns which ones it does.
+		writeProblem(w, r, http.StatusBadRequest, "", "unsupported Upload-Draft-Interop-Version: Courier speaks 3 to 8", nil)
+		return
+	}
 	if id == "" {
-		if r.Method == http.MethodPost && h.answerRepeat(w, r, d) {
+		if r.Method == http.MethodPost && h.answerRepeat(w, r, d, draft) {
 			return
 		}
 	} else {
@@ -115,7 +121,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
 		}
 	}
-	if draft != "" {
+	if draft != nil {
 		h.serveDraft(w, r, id, draft)
 		return
 	}
@@ -168,7 +174,7 @@ func (h *Handler) routeTus(w http.ResponseWriter, r *http.Request) {
 // before with the upload it created then: the same Location and its
 // current offset, so an iOS background task retried by the system resumes
 // instead of starting a second upload. The request body is not read.
-func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courier.Device) bool {
+func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courier.Device, dr *draft) bool {
 	key := r.Header.Get("Idempotency-Key")
 	if m, err := ParseMetadataHeader(r.Header.Get("Upload-Metadata")); err == nil && m["idempotency-key"] != "" {
 		key = m["idempotency-key"]
@@ -206,13 +212,13 @@ func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courie
 	if u.State == courier.UploadActive {
 		hdr.Set("Upload-Expires", u.ExpiresAt.UTC().Format(http.TimeFormat))
 	}
-	if v := r.Header.Get("Upload-Draft-Interop-Version"); v != "" {
-		hdr.Set("Upload-Draft-Interop-Version", v)
-		setComplete(hdr, v, u.State == courier.UploadFinished)
+	if dr != nil {
+		hdr.Set("Upload-Draft-Interop-Version", dr.version)
+		dr.setComplete(hdr, u.State == courier.UploadFinished)
 	} else {
 		hdr.Set("Tus-Resumable", "1.0.0")
 	}
-	if !info.SizeIsDeferred {
+	if !info.SizeIsDeferred && (dr == nil || dr.uploadLength) {
 		hdr.Set("Upload-Length", strconv.FormatInt(info.Size, 10))
 	}
 	// Unread bytes must not be taken for the next request on this

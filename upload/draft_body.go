@@ -1,0 +1,105 @@
+package upload
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// progressInterval is how often a long draft request tells the client its
+// offset with a 104 (drafts -03 on, interop version 5 on): often enough
+// for a progress bar, rare enough to cost nothing next to the body.
+var progressInterval = time.Second
+
+// bodyReader reads a request body with tusd's network timeout, counts what
+// it read, and stops at once when another request asks for the upload's
+// lock.
+//
+// A body that breaks (the phone lost its network, a newer request took the
+// upload over) ends, for the store, in a clean io.EOF, and the cause is
+// kept in Err for the response. s3store must see EOF: it has already
+// fetched and deleted the upload's .part tail and put it in front of the
+// body, and on a read error it would drop the tail and everything read
+// after it, moving the offset back. tusd's own body reader does the same.
+type bodyReader struct {
+	r        io.Reader
+	rc       *http.ResponseController
+	timeout  time.Duration
+	released atomic.Bool
+	read     atomic.Int64
+	mu       sync.Mutex // err is read by the handler while s3store may still read
+	err      error
+}
+
+var errReleased = errors.New("upload taken over by a newer request")
+
+func newBodyReader(body io.Reader, limit int64, w http.ResponseWriter, timeout time.Duration) *bodyReader {
+	return &bodyReader{r: io.LimitReader(body, limit), rc: http.NewResponseController(w), timeout: timeout}
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	if b.Err() != nil {
+		return 0, io.EOF
+	}
+	if b.released.Load() {
+		b.fail(errReleased)
+		return 0, io.EOF
+	}
+	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	n, err := b.r.Read(p)
+	b.read.Add(int64(n))
+	if err != nil && err != io.EOF {
+		b.fail(err)
+		err = io.EOF // what was read before the break is stored
+	}
+	return n, err
+}
+
+func (b *bodyReader) fail(err error) {
+	b.mu.Lock()
+	b.err = err
+	b.mu.Unlock()
+}
+
+// Err is why the body ended early, or nil when it was read to its end.
+func (b *bodyReader) Err() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.err
+}
+
+// release unblocks a Read in progress by moving the deadline to now.
+func (b *bodyReader) release() {
+	b.released.Store(true)
+	b.rc.SetReadDeadline(time.Now())
+}
+
+// sendProgress sends a 104 with the offset reached every progressInterval
+// while the body is read, when it moved. The returned stop waits for the
+// sender to end, so the final response is written by the handler alone.
+func (h *Handler) sendProgress(w http.ResponseWriter, d *draft, start int64, body *bodyReader) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(progressInterval)
+		defer t.Stop()
+		last := int64(-1)
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if n := body.read.Load(); n != last {
+				last = n
+				w.Header().Set("Upload-Offset", strconv.FormatInt(start+n, 10))
+				w.WriteHeader(104)
+			}
+		}
+	}()
+	return func() { close(done); <-ended }
+}
