@@ -51,6 +51,10 @@ type Config struct {
 	// long: a phone that went away without closing its connection.
 	// Default 30s (tusd's is 60s; see docs/uploads.md).
 	NetworkTimeout time.Duration
+	// ProgressInterval is how often a long draft request (interop
+	// version 5 on) tells the client its offset with a 104 response.
+	// Default 1s.
+	ProgressInterval time.Duration
 	// AcquireLockTimeout is how long a request waits for another request
 	// on the same upload to release it. Default 20s.
 	AcquireLockTimeout time.Duration
@@ -105,6 +109,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.NetworkTimeout <= 0 {
 		c.NetworkTimeout = 30 * time.Second
+	}
+	if c.ProgressInterval <= 0 {
+		c.ProgressInterval = time.Second
 	}
 	if c.AcquireLockTimeout <= 0 {
 		c.AcquireLockTimeout = 20 * time.Second

@@ -10,11 +10,6 @@ import (
 	"time"
 )
 
-// progressInterval is how often a long draft request tells the client its
-// offset with a 104 (drafts -03 on, interop version 5 on): often enough
-// for a progress bar, rare enough to cost nothing next to the body.
-var progressInterval = time.Second
-
 // bodyReader reads a request body with tusd's network timeout, counts what
 // it read, and stops at once when another request asks for the upload's
 // lock.
@@ -78,14 +73,16 @@ func (b *bodyReader) release() {
 	b.rc.SetReadDeadline(time.Now())
 }
 
-// sendProgress sends a 104 with the offset reached every progressInterval
-// while the body is read, when it moved. The returned stop waits for the
+// sendProgress sends a 104 with the offset reached every ProgressInterval
+// while the body is read, when it moved (drafts -03 on, interop version 5
+// on): often enough for a progress bar, rare enough to cost nothing next
+// to the body. The returned stop waits for the
 // sender to end, so the final response is written by the handler alone.
 func (h *Handler) sendProgress(w http.ResponseWriter, d *draft, start int64, body *bodyReader) (stop func()) {
 	done, ended := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(ended)
-		t := time.NewTicker(progressInterval)
+		t := time.NewTicker(h.cfg.ProgressInterval)
 		defer t.Stop()
 		last := int64(-1)
 		for {

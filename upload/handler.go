@@ -51,7 +51,7 @@ func New(cfg Config, deps Deps) (*Handler, error) {
 		BasePath:                         cfg.BasePath,
 		MaxSize:                          max(cfg.MaxPlain, cfg.MaxE2E),
 		EnableExperimentalProtocol:       false, // draft.go serves the draft
-		DisableDownload:                  true, // downloads are /v1/media, with access checks
+		DisableDownload:                  true,  // downloads are /v1/media, with access checks
 		DisableConcatenation:             true,
 		RespectForwardedHeaders:          true,
 		PreUploadCreateCallback:          h.preCreate,
