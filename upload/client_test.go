@@ -72,13 +72,7 @@ func do(t *testing.T, method, u, token string, h hdr, body []byte) (*http.Respon
 		req.Header.Set(k, v)
 	}
 	var interim []http.Header
-	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
-		if code == 104 {
-			interim = append(interim, http.Header(h).Clone())
-		}
-		return nil
-	}}
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
+	req = withInterim(req, &interim)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, u, err)
@@ -86,6 +80,17 @@ func do(t *testing.T, method, u, token string, h hdr, body []byte) (*http.Respon
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
 	return resp, data, interim
+}
+
+// withInterim records the request's 104 responses in interim.
+func withInterim(req *http.Request, interim *[]http.Header) *http.Request {
+	trace := &httptrace.ClientTrace{Got1xxResponse: func(code int, h textproto.MIMEHeader) error {
+		if code == 104 {
+			*interim = append(*interim, http.Header(h).Clone())
+		}
+		return nil
+	}}
+	return req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 }
 
 // cut sends a request announcing all of body, writes only its first n
