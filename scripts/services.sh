@@ -2,12 +2,15 @@
 # Brings up what Courier needs on a developer machine or in CI, idempotently:
 # PostgreSQL and Redis (Debian packages; started when down, installed when
 # missing), the S3 server versitygw (built once with `go install` into a cache
-# folder, started on a loopback port with its data under .data/), and the
-# media tools ffmpeg and libheif. A second run only checks and returns.
+# folder, started on a loopback port with its data under .data/), a second
+# S3 server, MinIO, that the upload tests also run against (built and
+# started the same way), and the media tools ffmpeg and libheif. A second
+# run only checks and returns.
 #
 # Settings are the ones Courier reads, with the same defaults:
 #   COURIER_S3_ENDPOINT (http://127.0.0.1:7070), COURIER_S3_ACCESS_KEY,
-#   COURIER_S3_SECRET_KEY, COURIER_CACHE (~/.cache/courier), COURIER_DATA (.data)
+#   COURIER_S3_SECRET_KEY, COURIER_CACHE (~/.cache/courier), COURIER_DATA (.data),
+#   COURIER_TEST_MINIO_ENDPOINT (http://127.0.0.1:17100; same keys)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,6 +21,10 @@ S3_ENDPOINT=${COURIER_S3_ENDPOINT:-http://127.0.0.1:7070}
 S3_ACCESS_KEY=${COURIER_S3_ACCESS_KEY:-courier}
 S3_SECRET_KEY=${COURIER_S3_SECRET_KEY:-courier-dev-secret}
 VERSITYGW_VERSION=v1.8.0
+MINIO_ENDPOINT=${COURIER_TEST_MINIO_ENDPOINT:-http://127.0.0.1:17100}
+# The MinIO build the tests were last run against; `go install
+# github.com/minio/minio@latest` names a newer one when there is.
+MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
 APT_UPDATED=
 
 say() { printf '==> %s\n' "$*"; }
@@ -118,14 +125,39 @@ versitygw() {
 	say "S3 (versitygw) on $S3_ENDPOINT"
 }
 
+minio_up() { curl -s -o /dev/null -f "$MINIO_ENDPOINT/minio/health/live"; }
+
+minio() {
+	local bin=$CACHE/bin/minio
+	if [ ! -x "$bin" ]; then
+		say "building MinIO $MINIO_VERSION into $CACHE/bin (once; a few minutes)"
+		mkdir -p "$CACHE/bin"
+		(cd /tmp && GOBIN=$CACHE/bin GOFLAGS=-mod=mod go install "github.com/minio/minio@$MINIO_VERSION") ||
+			die "go install minio failed"
+	fi
+	if ! minio_up; then
+		local hostport=${MINIO_ENDPOINT#http://}
+		hostport=${hostport%%/*}
+		local port=${hostport##*:}
+		mkdir -p "$DATA/minio"
+		say "starting MinIO on $hostport (data in $DATA/minio, log in $DATA/minio.log)"
+		MINIO_ROOT_USER=$S3_ACCESS_KEY MINIO_ROOT_PASSWORD=$S3_SECRET_KEY \
+			nohup "$bin" server --quiet --address "$hostport" --console-address "${hostport%:*}:$((port + 1))" \
+			"$DATA/minio" >"$DATA/minio.log" 2>&1 &
+		wait_for minio_up || die "MinIO did not answer on $MINIO_ENDPOINT; see $DATA/minio.log"
+	fi
+	say "second S3 (MinIO) on $MINIO_ENDPOINT"
+}
+
 command -v curl >/dev/null || apt_install curl
 command -v go >/dev/null || die "Go is not on PATH (expected /usr/local/go/bin)"
 
 case "${1:-all}" in
-all) postgres; redis; versitygw; media_tools ;;
+all) postgres; redis; versitygw; minio; media_tools ;;
 postgres) postgres ;;
 redis) redis ;;
-s3) versitygw ;;
+s3) versitygw; minio ;;
 media) media_tools ;;
-*) die "usage: $0 [all|postgres|redis|s3|media]" ;;
+minio) minio ;;
+*) die "usage: $0 [all|postgres|redis|s3|minio|media]" ;;
 esac

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/testenv"
 )
 
 // One conformance test per interop version of the IETF "Resumable Uploads
@@ -40,14 +41,19 @@ var specs = map[string]spec{
 	"8": {problems: true, lengthType: true, partialType: true, uploadLength: true, limitAge: "max-age", progress: true, acceptPatch: true, finalStatus: 200},
 }
 
+// Every version conforms on every S3 server of the suite.
 func TestConformance(t *testing.T) {
-	e := newEnv(t)
-	n := e.newNode(t, testConfig())
-	token := e.user(t, "alice")
-	for _, v := range drafts {
-		t.Run("v"+v, func(t *testing.T) {
-			t.Parallel()
-			conform(t, n, token, v, specs[v])
+	for _, srv := range testenv.S3Servers() {
+		t.Run(srv.Name, func(t *testing.T) {
+			e := newEnvOn(t, srv.Endpoint)
+			n := e.newNode(t, testConfig())
+			token := e.user(t, "alice")
+			for _, v := range drafts {
+				t.Run("v"+v, func(t *testing.T) {
+					t.Parallel()
+					conform(t, n, token, v, specs[v])
+				})
+			}
 		})
 	}
 }

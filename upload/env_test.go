@@ -41,9 +41,15 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
+	return newEnvOn(t, testenv.S3Servers()[0].Endpoint)
+}
+
+// newEnvOn is newEnv with its bucket on the S3 server at endpoint.
+func newEnvOn(t *testing.T, s3Endpoint string) *env {
+	t.Helper()
 	e := &env{db: testenv.NewDB(t)}
 	e.rdb, e.prefix = testenv.NewRedis(t)
-	e.s3, e.s3cfg = testenv.NewS3(t)
+	e.s3, e.s3cfg = testenv.NewS3On(t, s3Endpoint)
 	opt, err := redis.ParseURL(testenv.NewRedisDB(t))
 	if err != nil {
 		t.Fatal(err)

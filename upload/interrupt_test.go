@@ -3,6 +3,8 @@ package upload_test
 import (
 	"bytes"
 	"testing"
+
+	"github.com/courier-chat/courier/internal/testenv"
 )
 
 // drafts are the interop versions of the IETF resumable upload draft that
@@ -16,7 +18,12 @@ var drafts = []string{"3", "4", "5", "6", "7", "8"}
 // the second takes that tail into a full part and leaves a new tail, the
 // third appends a few bytes to a tail.
 func TestInterrupted_KeepsEveryByte(t *testing.T) {
-	e := newEnv(t)
+	for _, srv := range testenv.S3Servers() {
+		t.Run(srv.Name, func(t *testing.T) { keepsEveryByte(t, newEnvOn(t, srv.Endpoint)) })
+	}
+}
+
+func keepsEveryByte(t *testing.T, e *env) {
 	n := e.newNode(t, testConfig())
 	token := e.user(t, "alice")
 	for _, v := range drafts {
@@ -54,7 +61,12 @@ func TestInterrupted_KeepsEveryByte(t *testing.T) {
 // holds every byte (drafts -01 and -04, interop versions 3 and 6, have
 // only this form of partial creation; the others allow it too).
 func TestDeferredLength_CompletedPastAPart(t *testing.T) {
-	e := newEnv(t)
+	for _, srv := range testenv.S3Servers() {
+		t.Run(srv.Name, func(t *testing.T) { completedPastAPart(t, newEnvOn(t, srv.Endpoint)) })
+	}
+}
+
+func completedPastAPart(t *testing.T, e *env) {
 	n := e.newNode(t, testConfig())
 	token := e.user(t, "alice")
 	for _, v := range drafts {

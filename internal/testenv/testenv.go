@@ -161,7 +161,14 @@ func S3Config(bucket string) s3.Config {
 // NewS3 creates a bucket for t and empties and removes it when t ends.
 func NewS3(t testing.TB) (*s3.Client, s3.Config) {
 	t.Helper()
+	return NewS3On(t, S3Config("").Endpoint)
+}
+
+// NewS3On is NewS3 on the S3 server at endpoint (see S3Servers).
+func NewS3On(t testing.TB, endpoint string) (*s3.Client, s3.Config) {
+	t.Helper()
 	cfg := S3Config(Name("test"))
+	cfg.Endpoint = endpoint
 	c, err := s3.New(cfg)
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
