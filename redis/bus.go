@@ -139,13 +139,17 @@ func (b *EventBus) send(ctx context.Context, channels []string, e courier.Event)
 	if err := b.pubq.Put(ctx, req); errors.Is(err, batch.ErrClosed) {
 		return courier.Errorf(courier.EUNAVAILABLE, "event bus closed")
 	} else if err != nil {
-		return err
+		return courier.Unavailable("event bus", err)
 	}
 	select {
 	case err := <-req.done:
-		return err
+		if err != nil {
+			return courier.Unavailable("event bus", err)
+		}
+		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		// The publish stays queued and may still go out.
+		return courier.Unavailable("event bus", ctx.Err())
 	}
 }
 
@@ -328,7 +332,7 @@ func (b *EventBus) release(topic string) {
 	}
 	delete(b.refs, topic)
 	if err := b.ps.Unsubscribe(context.Background(), b.prefix+topic); err != nil {
-		b.logger.Warn("event bus: unsubscribe", "topic", topic, "err", err)
+		courier.Repeats.Log(b.logger, slog.LevelWarn, "event bus", "event bus: unsubscribe", "err", err)
 	}
 }
 
@@ -354,7 +358,9 @@ func (b *EventBus) receive(ctx context.Context) {
 				b.ps.Ping(ctx) // a dead connection fails here and reconnects
 				continue
 			}
-			b.logger.Warn("event bus: receive", "err", err)
+			// Once per interval: while Redis is down this fails every
+			// 200 ms until go-redis reconnects.
+			courier.Repeats.Log(b.logger, slog.LevelWarn, "event bus", "event bus: receive", "err", err)
 			select {
 			case <-time.After(200 * time.Millisecond):
 			case <-ctx.Done():
