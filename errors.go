@@ -37,6 +37,10 @@ type Error struct {
 	RetryAfter time.Duration
 	// Cause is the underlying error, for logs only: it never reaches a client.
 	Cause error
+	// Dependency, on an EUNAVAILABLE error from Unavailable, names what is
+	// down ("database", "storage", "event bus"): logs and metrics group
+	// outages by it.
+	Dependency string
 }
 
 func (e *Error) Error() string {
@@ -62,6 +66,7 @@ func Unavailable(dependency string, cause error) *Error {
 		Message:    dependency + " is unavailable; retry later",
 		RetryAfter: DefaultRetryAfter,
 		Cause:      cause,
+		Dependency: dependency,
 	}
 }
 

@@ -12,6 +12,11 @@ const (
 	// EventDeviceRevoked {device_id} closes that device's open sockets and
 	// tells the user's other devices.
 	EventDeviceRevoked = "device.revoked"
+	// EventResync tells a socket its live path was interrupted (its node's
+	// Redis connection dropped, or it connected while Redis was away):
+	// events may have been missed, and the client sends `sync` with its
+	// cursors.
+	EventResync = "resync"
 )
 
 // Event is something a user's online devices are told. Data is the JSON

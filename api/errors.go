@@ -21,12 +21,11 @@ type ErrorBody struct {
 }
 
 // Error writes err as JSON with its status. Internal errors are logged with
-// the request ID and shown to the client only as "Internal error.".
+// the request ID and shown to the client only as "Internal error."; outages
+// are logged once per interval per dependency (courier.LogFailure).
 func Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := courier.ErrorCode(err)
-	if code == courier.EINTERNAL {
-		courier.Logger(r.Context()).Error("request failed", "err", err)
-	}
+	courier.LogFailure(courier.Logger(r.Context()), "request failed", err)
 	if d := courier.ErrorRetryAfter(err); d > 0 {
 		w.Header().Set("Retry-After", courier.RetryAfterHeader(d))
 	}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/courier-chat/courier"
 )
 
 // httpMetrics counts requests by route pattern (never raw paths, so IDs in
@@ -28,13 +30,32 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"route", "method"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, newRepeatCollector())
 	return m
 }
 
 func (m *httpMetrics) observe(route, method string, status int, d time.Duration) {
 	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// repeatCollector shows courier.Repeats: failures by cause (a dependency
+// name for outages), including those its log left out.
+type repeatCollector struct{ desc *prometheus.Desc }
+
+func newRepeatCollector() *repeatCollector {
+	return &repeatCollector{desc: prometheus.NewDesc("courier_failures_total",
+		"Failures answered or met by cause: a dependency name (database, storage, event bus) for outages, else a fixed message. Logged once per interval each.",
+		[]string{"cause"}, nil)}
+}
+
+func (c *repeatCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *repeatCollector) Collect(ch chan<- prometheus.Metric) {
+	causes, totals := courier.Repeats.Counts()
+	for i, cause := range causes {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.CounterValue, float64(totals[i]), cause)
+	}
 }
 
 func metricsHandler(reg *prometheus.Registry) http.Handler {

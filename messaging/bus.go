@@ -31,7 +31,5 @@ type Bus interface {
 func UserTopic(userID string) string     { return "u:" + userID }
 func PresenceTopic(userID string) string { return "p:" + userID }
 
-// EventResync is delivered to the sockets of a topic when the node may have
-// missed events on it (its Redis connection dropped and came back): the
-// client should send `sync` with its cursors.
-const EventResync = "resync"
+// EventResync is courier.EventResync.
+const EventResync = courier.EventResync

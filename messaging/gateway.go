@@ -102,6 +102,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, log
 		},
 	}
 	go g.hub.refreshLoop(ctx)
+	go g.hub.reattachLoop(ctx)
 	go g.pingLoop(ctx)
 	return g
 }

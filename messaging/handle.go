@@ -131,10 +131,16 @@ func (c *conn) handlePresence(f *Frame) {
 
 // fail answers a request with an error frame.
 func (c *conn) fail(id string, err error) {
-	if courier.ErrorCode(err) == courier.EINTERNAL {
-		c.gw.logger.Error("ws: request failed", "device_id", c.dev.ID, "err", err)
-	}
+	c.logFailure(err)
 	c.reply(errorFrame(id, err))
+}
+
+// logFailure logs an error answered to the client: internal ones each,
+// outages once per interval (courier.LogFailure).
+func (c *conn) logFailure(err error) {
+	if code := courier.ErrorCode(err); code == courier.EINTERNAL || code == courier.EUNAVAILABLE {
+		courier.LogFailure(c.gw.logger.With("device_id", c.dev.ID), "ws: request failed", err)
+	}
 }
 
 func (d *ReceiptData) validate() error {

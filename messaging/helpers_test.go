@@ -55,9 +55,12 @@ type node struct {
 }
 
 // node starts an API node: gateway behind token auth on a loopback port.
-func (c *cluster) node() *node {
-	bus := redis.NewEventBus(c.rdb, redis.Config{Prefix: c.prefix})
-	presence := redis.NewPresence(c.rdb, c.prefix)
+func (c *cluster) node() *node { return c.nodeOn(c.rdb) }
+
+// nodeOn starts an API node reaching Redis through rdb.
+func (c *cluster) nodeOn(rdb *goredis.Client) *node {
+	bus := redis.NewEventBus(rdb, redis.Config{Prefix: c.prefix})
+	presence := redis.NewPresence(rdb, c.prefix)
 	svc := messaging.NewService(c.cfg, c.store, c.convs, bus, presence, c.accounts, c.pushes, nil)
 	gw := messaging.NewGateway(c.gwcfg, svc, bus, presence, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -38,23 +38,35 @@ type hub struct {
 	// answers "first socket of the user" and "last of the device".
 	topics map[string][]*conn
 	conns  map[*conn]struct{} // every registered socket
+	// detached holds registered sockets whose user topic is not
+	// subscribed (the bus failed at register); they hold no bus reference.
+	detached map[*conn]struct{}
 }
 
 func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
 	h := &hub{
 		bus: bus, presence: presence, logger: logger,
-		node:   courier.NewID() + ".",
-		topics: map[string][]*conn{},
-		conns:  map[*conn]struct{}{},
+		node:     courier.NewID() + ".",
+		topics:   map[string][]*conn{},
+		conns:    map[*conn]struct{}{},
+		detached: map[*conn]struct{}{},
 	}
 	bus.Handle(h.dispatch)
 	return h
 }
 
+// busWait bounds each Redis call made while a socket connects or leaves
+// (subscription, presence): during an outage a socket connects without
+// them rather than waiting, and the reattach loop finishes the job.
+const busWait = 2 * time.Second
+
 // register subscribes the socket to its user's topic and marks the device
-// online; the first local socket of a user announces them online.
+// online; the first local socket of a user announces them online. When the
+// bus cannot subscribe (Redis is down) the socket is registered detached:
+// it can sync and send, which need only the database, and reattachLoop
+// subscribes it and tells it to resync once Redis is back.
 func (h *hub) register(ctx context.Context, c *conn) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, busWait)
 	defer cancel()
 	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
 	h.mu.Lock()
@@ -62,16 +74,18 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 	h.conns[c] = struct{}{}
 	first := len(h.topics[topic]) == 1
 	h.mu.Unlock()
-	err := h.bus.Subscribe(ctx, topic)
-	if err == nil {
-		err = h.presence.Connect(ctx, uid, c.dev.ID)
-	}
-	if err != nil {
+	if err := h.bus.Subscribe(ctx, topic); err != nil {
 		h.mu.Lock()
-		h.remove(topic, c)
-		delete(h.conns, c)
+		if _, ok := h.conns[c]; ok {
+			h.detached[c] = struct{}{}
+		}
 		h.mu.Unlock()
-		return err
+		courier.LogFailure(h.logger, "ws: socket connected without live delivery", err)
+		return nil
+	}
+	if err := h.presence.Connect(ctx, uid, c.dev.ID); err != nil {
+		// The lease is renewed by refreshLoop within PresenceRefresh.
+		courier.LogFailure(h.logger, "presence: connect", err)
 	}
 	if first {
 		h.publishPresence(ctx, PresenceEvent{UserID: uid, Online: true})
@@ -81,12 +95,14 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 
 // unregister undoes register and the socket's presence subscriptions.
 func (h *hub) unregister(c *conn) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), busWait)
 	defer cancel()
 	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
 	h.mu.Lock()
 	h.remove(topic, c)
 	delete(h.conns, c)
+	_, detached := h.detached[c]
+	delete(h.detached, c)
 	for _, t := range c.presenceTopics {
 		h.remove(t, c)
 	}
@@ -98,7 +114,9 @@ func (h *hub) unregister(c *conn) {
 		}
 	}
 	h.mu.Unlock()
-	h.bus.Unsubscribe(topic)
+	if !detached {
+		h.bus.Unsubscribe(topic)
+	}
 	for _, t := range c.presenceTopics {
 		h.bus.Unsubscribe(t)
 	}
@@ -107,7 +125,8 @@ func (h *hub) unregister(c *conn) {
 	}
 	online, err := h.presence.Disconnect(ctx, uid, c.dev.ID)
 	if err != nil {
-		h.logger.Warn("presence: disconnect", "device_id", c.dev.ID, "err", err)
+		// The lease runs out by itself within PresenceTTL.
+		courier.LogFailure(h.logger, "presence: disconnect", courier.Unavailable("presence", err))
 		return
 	}
 	if !online {
@@ -132,7 +151,7 @@ func (h *hub) watch(ctx context.Context, c *conn, userID string) error {
 func (h *hub) publishPresence(ctx context.Context, ev PresenceEvent) {
 	data, _ := json.Marshal(ev)
 	if err := h.bus.PublishTopic(ctx, PresenceTopic(ev.UserID), courier.Event{Type: FramePresence, Data: data}); err != nil {
-		h.logger.Warn("presence: publish", "user_id", ev.UserID, "err", err)
+		courier.LogFailure(h.logger, "presence: publish", courier.Unavailable("event bus", err))
 	}
 }
 
@@ -272,7 +291,7 @@ func (h *hub) refreshLoop(ctx context.Context) {
 			devices[c.dev.UserID] = append(devices[c.dev.UserID], c.dev.ID)
 		}
 		if err := h.presence.Refresh(ctx, devices); err != nil {
-			h.logger.Warn("presence: refresh", "err", err)
+			courier.LogFailure(h.logger, "presence: refresh", courier.Unavailable("presence", err))
 		}
 	}
 }

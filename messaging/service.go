@@ -45,6 +45,11 @@ type Config struct {
 	// PushWorkers compute offline devices and enqueue pushes off the send
 	// path, each checking up to 256 queued messages at once. Default 2.
 	PushWorkers int
+	// PublishWait bounds how long a send waits, after the commit, for
+	// the event bus to take the message before answering `sent`: a
+	// message Redis could not take reaches the members by resync and
+	// gap-fill, so a Redis outage must not hold every send. Default 500 ms.
+	PublishWait time.Duration
 	// PushQueue is how many stored messages may wait for the push check;
 	// beyond it pushes are dropped (counted in
 	// courier_push_dropped_total), never waited for. Default 4096.
@@ -70,6 +75,9 @@ func (c *Config) defaults() {
 	if c.PushQueue == 0 {
 		c.PushQueue = 4096
 	}
+	if c.PublishWait == 0 {
+		c.PublishWait = 500 * time.Millisecond
+	}
 }
 
 // Typing timing: a relayed start is shown for TypingTTL unless refreshed,
@@ -92,6 +100,7 @@ type Service struct {
 	devices  DeviceLister
 	push     PushEnqueuer
 	logger   *slog.Logger
+	pubWait  time.Duration
 
 	sendLimit   *Limiter
 	typingLimit *Limiter
@@ -116,6 +125,7 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 	s := &Service{
 		store: store, convs: convs, bus: bus, presence: presence, devices: devices, push: push,
 		logger:      logger,
+		pubWait:     cfg.PublishWait,
 		sendLimit:   NewLimiter(cfg.SendRate, cfg.SendBurst),
 		typingLimit: NewLimiter(cfg.TypingRate, cfg.TypingBurst),
 		typingRelay: NewLimiter(1/TypingRelayEvery.Seconds(), 1),
@@ -181,16 +191,15 @@ func (s *Service) SendFrom(ctx context.Context, from *courier.Device, req courie
 	if members == nil {
 		// A resend, or a store that does not report members: ask.
 		if members, err = s.convs.MemberIDs(ctx, msg.ConversationID); err != nil {
-			s.logger.Error("fan-out: members", "conversation_id", msg.ConversationID, "err", err)
+			courier.LogFailure(s.logger, "fan-out: members", err)
 			return msg, created, nil
 		}
 	}
 	data, _ := json.Marshal(msg)
-	if err := s.bus.Publish(ctx, members, courier.Event{Type: FrameMessage, Data: data, Origin: origin}); err != nil {
-		// Members get it on their next sync or when a later message
-		// reveals the gap.
-		s.logger.Error("fan-out: publish", "conversation_id", msg.ConversationID, "seq", msg.Seq, "err", err)
-	}
+	// Members the bus could not reach get it by resync (their node's
+	// Redis connection dropped too) or when a later message reveals the
+	// gap.
+	s.publish(ctx, "fan-out: publish", members, courier.Event{Type: FrameMessage, Data: data, Origin: origin})
 	if created && s.push != nil {
 		s.queuePush(pushJob{msg: msg, members: members})
 	}
@@ -212,14 +221,24 @@ func (s *Service) UpdateReceipt(ctx context.Context, userID, conversationID stri
 	}
 	ctx = context.WithoutCancel(ctx)
 	members, err := s.convs.MemberIDs(ctx, conversationID)
-	if err == nil {
-		data, _ := json.Marshal(r)
-		err = s.bus.Publish(ctx, members, courier.Event{Type: FrameReceipt, Data: data})
-	}
 	if err != nil {
-		s.logger.Error("receipt fan-out", "conversation_id", conversationID, "err", err)
+		courier.LogFailure(s.logger, "receipt fan-out: members", err)
+		return r, moved, nil
 	}
+	data, _ := json.Marshal(r)
+	s.publish(ctx, "receipt fan-out", members, courier.Event{Type: FrameReceipt, Data: data})
 	return r, moved, nil
+}
+
+// publish hands a committed change's event to the bus, waiting at most
+// PublishWait; a failure is logged (once per interval while Redis is down)
+// and left to resync and gap-fill.
+func (s *Service) publish(ctx context.Context, what string, members []string, e courier.Event) {
+	ctx, cancel := context.WithTimeout(ctx, s.pubWait)
+	defer cancel()
+	if err := s.bus.Publish(ctx, members, e); err != nil {
+		courier.LogFailure(s.logger, what, courier.Unavailable("event bus", err))
+	}
 }
 
 // Typing relays a typing state to the other members' online devices. It is
@@ -250,6 +269,8 @@ func (s *Service) Typing(ctx context.Context, from *courier.Device, conversation
 	}
 	others := slices.DeleteFunc(members, func(id string) bool { return id == from.UserID })
 	data, _ := json.Marshal(ev)
+	ctx, cancel := context.WithTimeout(ctx, s.pubWait)
+	defer cancel()
 	return s.bus.Publish(ctx, others, courier.Event{Type: FrameTyping, Data: data})
 }
 

@@ -180,9 +180,7 @@ func (c *conn) writeMessage(m *courier.Message) error {
 
 // writeError writes an error frame directly (writer goroutine only).
 func (c *conn) writeError(id string, err error) error {
-	if courier.ErrorCode(err) == courier.EINTERNAL {
-		c.gw.logger.Error("ws: request failed", "device_id", c.dev.ID, "err", err)
-	}
+	c.logFailure(err)
 	b, _ := json.Marshal(errorFrame(id, err))
 	return c.writeFrame(b)
 }

@@ -52,7 +52,8 @@ func checkName(what, name string) error {
 	return nil
 }
 
-func (s *AccountService) CreateAccount(ctx context.Context, name, deviceName string) (*courier.User, *courier.Device, string, error) {
+func (s *AccountService) CreateAccount(ctx context.Context, name, deviceName string) (_ *courier.User, _ *courier.Device, _ string, err error) {
+	defer outage(&err)
 	if err := checkName("name", name); err != nil {
 		return nil, nil, "", err
 	} else if err := checkName("device_name", deviceName); err != nil {
@@ -61,7 +62,7 @@ func (s *AccountService) CreateAccount(ctx context.Context, name, deviceName str
 	u := &courier.User{ID: courier.NewID(), Name: name}
 	var d *courier.Device
 	var token string
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO users (id, name) VALUES ($1, $2) RETURNING created_at`,
 			u.ID, u.Name).Scan(&u.CreatedAt)
 		if err != nil {
@@ -76,13 +77,14 @@ func (s *AccountService) CreateAccount(ctx context.Context, name, deviceName str
 	return u, d, token, nil
 }
 
-func (s *AccountService) CreateDevice(ctx context.Context, userID, name string) (*courier.Device, string, error) {
+func (s *AccountService) CreateDevice(ctx context.Context, userID, name string) (_ *courier.Device, _ string, err error) {
+	defer outage(&err)
 	if err := checkName("name", name); err != nil {
 		return nil, "", err
 	}
 	var d *courier.Device
 	var token string
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		// Lock the user row so two concurrent adds cannot pass the limit.
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM users WHERE id = $1 FOR UPDATE`, userID); err != nil {
 			return err
@@ -116,7 +118,8 @@ func insertDevice(ctx context.Context, tx pgx.Tx, userID, name string) (*courier
 	return d, token, nil
 }
 
-func (s *AccountService) Devices(ctx context.Context, userID string) ([]*courier.Device, error) {
+func (s *AccountService) Devices(ctx context.Context, userID string) (_ []*courier.Device, err error) {
+	defer outage(&err)
 	rows, err := s.db.Query(ctx, `SELECT id, user_id, name, created_at, last_seen_at FROM devices
 		WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at, id`, userID)
 	if err != nil {
@@ -137,7 +140,8 @@ func (s *AccountService) Devices(ctx context.Context, userID string) ([]*courier
 // DevicesOf lists the live devices of several users in one query, ordered
 // by user, then as Devices orders them: the push check of a group message
 // asks once for all its members.
-func (s *AccountService) DevicesOf(ctx context.Context, userIDs []string) ([]*courier.Device, error) {
+func (s *AccountService) DevicesOf(ctx context.Context, userIDs []string) (_ []*courier.Device, err error) {
+	defer outage(&err)
 	rows, err := s.db.Query(ctx, `SELECT id, user_id, name, created_at, last_seen_at FROM devices
 		WHERE user_id = ANY($1) AND revoked_at IS NULL ORDER BY user_id, created_at, id`, userIDs)
 	if err != nil {
@@ -150,7 +154,8 @@ func (s *AccountService) DevicesOf(ctx context.Context, userIDs []string) ([]*co
 	})
 }
 
-func (s *AccountService) RevokeDevice(ctx context.Context, userID, deviceID string) error {
+func (s *AccountService) RevokeDevice(ctx context.Context, userID, deviceID string) (err error) {
+	defer outage(&err)
 	tag, err := s.db.Exec(ctx, `UPDATE devices SET revoked_at = now()
 		WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL`, deviceID, userID)
 	if err != nil {
@@ -165,12 +170,13 @@ func (s *AccountService) RevokeDevice(ctx context.Context, userID, deviceID stri
 // authentication stays a read on the hot path.
 const lastSeenEvery = time.Minute
 
-func (s *AccountService) Authenticate(ctx context.Context, token string) (*courier.Device, error) {
+func (s *AccountService) Authenticate(ctx context.Context, token string) (_ *courier.Device, err error) {
+	defer outage(&err)
 	if token == "" || len(token) > 128 {
 		return nil, courier.Errorf(courier.EUNAUTHORIZED, "missing or malformed bearer token")
 	}
 	d := &courier.Device{}
-	err := s.db.QueryRow(ctx, `SELECT id, user_id, name, created_at, last_seen_at FROM devices
+	err = s.db.QueryRow(ctx, `SELECT id, user_id, name, created_at, last_seen_at FROM devices
 		WHERE token_hash = $1 AND revoked_at IS NULL`, hashToken(token)).
 		Scan(&d.ID, &d.UserID, &d.Name, &d.CreatedAt, &d.LastSeenAt)
 	if noRows(err) {

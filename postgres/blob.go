@@ -22,7 +22,8 @@ func NewBlobStore(db *pgxpool.Pool) *BlobStore {
 	return &BlobStore{db: db}
 }
 
-func (s *BlobStore) CreateBlob(ctx context.Context, b *courier.Blob) (bool, error) {
+func (s *BlobStore) CreateBlob(ctx context.Context, b *courier.Blob) (_ bool, err error) {
+	defer outage(&err)
 	if b.Variants == nil {
 		b.Variants = []courier.Variant{}
 	}
@@ -42,10 +43,11 @@ func (s *BlobStore) CreateBlob(ctx context.Context, b *courier.Blob) (bool, erro
 	return tag.RowsAffected() == 1, nil
 }
 
-func (s *BlobStore) Blob(ctx context.Context, id string) (*courier.Blob, error) {
+func (s *BlobStore) Blob(ctx context.Context, id string) (_ *courier.Blob, err error) {
+	defer outage(&err)
 	b := &courier.Blob{}
 	var variants []byte
-	err := s.db.QueryRow(ctx, `SELECT id, owner_id, mode, state, size, content_type, filename, sha256,
+	err = s.db.QueryRow(ctx, `SELECT id, owner_id, mode, state, size, content_type, filename, sha256,
 		storage_key, width, height, duration_ms, blurhash, variants, fail_reason, created_at, updated_at,
 		video_codec, audio_codec, rotation
 		FROM blobs WHERE id = $1`, id).Scan(&b.ID, &b.OwnerID, &b.Mode, &b.State, &b.Size, &b.ContentType,
@@ -77,7 +79,8 @@ type storedVariant struct {
 	Key string `json:"key"`
 }
 
-func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) error {
+func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) (err error) {
+	defer outage(&err)
 	stored := make([]storedVariant, 0, len(b.Variants))
 	for _, v := range b.Variants {
 		stored = append(stored, storedVariant{Variant: v, Key: v.Key})
@@ -115,8 +118,9 @@ func canReadBlobSQL(blob, user string) string {
 
 var canReadBlobQuery = `SELECT ` + canReadBlobSQL("$1", "$2")
 
-func (s *BlobStore) CanReadBlob(ctx context.Context, userID, blobID string) (bool, error) {
+func (s *BlobStore) CanReadBlob(ctx context.Context, userID, blobID string) (_ bool, err error) {
+	defer outage(&err)
 	var ok bool
-	err := s.db.QueryRow(ctx, canReadBlobQuery, blobID, userID).Scan(&ok)
+	err = s.db.QueryRow(ctx, canReadBlobQuery, blobID, userID).Scan(&ok)
 	return ok, err
 }

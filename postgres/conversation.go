@@ -84,7 +84,8 @@ func errConversationNotFound() error {
 	return courier.Errorf(courier.ENOTFOUND, "conversation not found")
 }
 
-func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUserID string) (*courier.Conversation, error) {
+func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUserID string) (_ *courier.Conversation, err error) {
+	defer outage(&err)
 	if otherUserID == "" || otherUserID == userID {
 		return nil, courier.Errorf(courier.EINVALID, "user_id must name another user")
 	}
@@ -95,7 +96,7 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 	sort.Strings(pair)
 	key := pair[0] + ":" + pair[1]
 	var id string
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if err := requireUsers(ctx, tx, pair); err != nil {
 			return err
 		}
@@ -129,7 +130,8 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 	return s.Conversation(ctx, userID, id)
 }
 
-func (s *ConversationService) CreateGroup(ctx context.Context, userID, name string, memberIDs []string) (*courier.Conversation, error) {
+func (s *ConversationService) CreateGroup(ctx context.Context, userID, name string, memberIDs []string) (_ *courier.Conversation, err error) {
+	defer outage(&err)
 	if err := checkName("name", name); err != nil {
 		return nil, err
 	}
@@ -140,7 +142,7 @@ func (s *ConversationService) CreateGroup(ctx context.Context, userID, name stri
 		return nil, courier.Errorf(courier.ECONFLICT, "a group may have at most %d members", s.cfg.MaxGroupMembers)
 	}
 	id := courier.NewID()
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.lockForGroupJoin(ctx, tx, ids); err != nil {
 			return err
 		}
@@ -221,12 +223,13 @@ func uniqueIDs(ids []string) []string {
 	return out
 }
 
-func (s *ConversationService) Conversation(ctx context.Context, userID, conversationID string) (*courier.Conversation, error) {
+func (s *ConversationService) Conversation(ctx context.Context, userID, conversationID string) (_ *courier.Conversation, err error) {
+	defer outage(&err)
 	if !validID(conversationID) {
 		return nil, errConversationNotFound()
 	}
 	c := &courier.Conversation{}
-	err := s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at
+	err = s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at
 		FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
 		WHERE c.id = $1 AND m.user_id = $2 AND m.removed_seq IS NULL`, conversationID, userID).
 		Scan(&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.CreatedAt)
@@ -249,7 +252,8 @@ func (s *ConversationService) Conversation(ctx context.Context, userID, conversa
 	return c, err
 }
 
-func (s *ConversationService) MemberIDs(ctx context.Context, conversationID string) ([]string, error) {
+func (s *ConversationService) MemberIDs(ctx context.Context, conversationID string) (_ []string, err error) {
+	defer outage(&err)
 	rows, err := s.db.Query(ctx, `SELECT user_id FROM conversation_members
 		WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id`, conversationID)
 	if err != nil {
@@ -258,7 +262,8 @@ func (s *ConversationService) MemberIDs(ctx context.Context, conversationID stri
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (s *ConversationService) Heads(ctx context.Context, userID string) ([]courier.ConversationHead, error) {
+func (s *ConversationService) Heads(ctx context.Context, userID string) (_ []courier.ConversationHead, err error) {
+	defer outage(&err)
 	rows, err := s.db.Query(ctx, `SELECT c.id, COALESCE(m.removed_seq, c.last_seq), m.delivered_seq,
 		m.read_seq, m.removed_seq IS NOT NULL
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id

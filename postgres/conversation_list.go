@@ -52,7 +52,8 @@ func parseListCursor(s string) (*listCursor, error) {
 // The cursor is keyset pagination on (activity, id): a conversation whose
 // activity changes between two pages may show up twice or not at all, which
 // a client refreshing its list from the top corrects.
-func (s *ConversationService) Conversations(ctx context.Context, userID, cursor string, limit int) ([]*courier.ConversationView, string, error) {
+func (s *ConversationService) Conversations(ctx context.Context, userID, cursor string, limit int) (_ []*courier.ConversationView, _ string, err error) {
+	defer outage(&err)
 	if limit <= 0 {
 		limit = DefaultConversationPage
 	} else if limit > MaxConversationPage {

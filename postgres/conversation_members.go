@@ -36,7 +36,8 @@ func lockConversation(ctx context.Context, tx pgx.Tx, userID, conversationID str
 	return l, nil
 }
 
-func (s *ConversationService) AddMembers(ctx context.Context, userID, conversationID string, memberIDs []string) error {
+func (s *ConversationService) AddMembers(ctx context.Context, userID, conversationID string, memberIDs []string) (err error) {
+	defer outage(&err)
 	ids := uniqueIDs(memberIDs)
 	if len(ids) == 0 {
 		return courier.Errorf(courier.EINVALID, "members must name at least one user")
@@ -87,7 +88,8 @@ func (s *ConversationService) AddMembers(ctx context.Context, userID, conversati
 	})
 }
 
-func (s *ConversationService) RemoveMember(ctx context.Context, userID, conversationID, memberID string) error {
+func (s *ConversationService) RemoveMember(ctx context.Context, userID, conversationID, memberID string) (err error) {
+	defer outage(&err)
 	if err := checkUserIDs([]string{memberID}); err != nil {
 		return err
 	}

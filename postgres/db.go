@@ -7,11 +7,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/courier-chat/courier"
 )
 
 // Config says how to reach PostgreSQL.
@@ -24,6 +30,11 @@ type Config struct {
 	// Schema, when set, is put first on the search_path of every connection.
 	// Tests use it to give each test its own schema. Default "" (public).
 	Schema string
+	// StartDown makes Open return the pool without checking the server
+	// answers: the pool connects on first use, so an API node started
+	// during a database outage serves what it can (answering
+	// `unavailable` for the rest) and recovers by itself. Default false.
+	StartDown bool
 }
 
 // Open connects, checks the server answers, and returns the pool. Errors
@@ -43,6 +54,9 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", addr(pc), err)
+	}
+	if cfg.StartDown {
+		return pool, nil
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -65,3 +79,37 @@ func isUniqueViolation(err error) bool {
 
 // noRows reports whether err means the query found nothing.
 func noRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// outage turns a failure to reach PostgreSQL (refused or dropped
+// connection, server shutting down or starting, timeout) into
+// courier.Unavailable("database", …), so clients are told to retry rather
+// than shown an internal error. Exported store methods defer it on their
+// error result; errors already carrying a code pass unchanged.
+func outage(err *error) {
+	if *err != nil && unreachable(*err) {
+		*err = courier.Unavailable("database", *err)
+	}
+}
+
+// unreachable reports whether err says the database could not be reached,
+// as opposed to a query it refused.
+func unreachable(err error) bool {
+	var ce *courier.Error
+	var pe *pgconn.PgError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ce):
+		return false
+	case errors.As(err, &pe):
+		// Class 08 is connection exception; 57P01–57P03 are admin and
+		// crash shutdown and "cannot connect now" (starting up);
+		// 53300 is too many connections.
+		return strings.HasPrefix(pe.Code, "08") || pe.Code == "57P01" || pe.Code == "57P02" ||
+			pe.Code == "57P03" || pe.Code == "53300"
+	}
+	var connect *pgconn.ConnectError
+	return errors.As(err, &connect) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNREFUSED)
+}

@@ -78,7 +78,8 @@ func (s *MessageStore) Close() error {
 // cheap reads, then hands the message to group commit and waits for the
 // commit. When ctx ends first, the message may still be committed: the
 // client resends with the same client ID and gets the original.
-func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
+func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (_ *courier.Message, _ bool, err error) {
+	defer outage(&err)
 	msg, _, created, err := s.SendWithMembers(ctx, from, req)
 	return msg, created, err
 }
@@ -88,6 +89,7 @@ func (s *MessageStore) Send(ctx context.Context, from *courier.Device, req couri
 // caller can fan out without a query of its own. members is nil when no
 // message was stored (a resend answered with the original).
 func (s *MessageStore) SendWithMembers(ctx context.Context, from *courier.Device, req courier.SendRequest) (msg *courier.Message, members []string, created bool, err error) {
+	defer outage(&err)
 	if err := validateSend(from, &req); err != nil {
 		return nil, nil, false, err
 	}
@@ -229,7 +231,8 @@ func scanMessage(row pgx.CollectableRow) (*courier.Message, error) {
 // messages below it (scrolling back); otherwise the oldest after after
 // (catching up). Either way ascending. A member sees messages sent after
 // they joined; a former member only those up to their removal.
-func (s *MessageStore) Messages(ctx context.Context, userID, conversationID string, after, before int64, limit int) ([]*courier.Message, error) {
+func (s *MessageStore) Messages(ctx context.Context, userID, conversationID string, after, before int64, limit int) (_ []*courier.Message, err error) {
+	defer outage(&err)
 	if after < 0 || before < 0 {
 		return nil, courier.Errorf(courier.EINVALID, "after and before must not be negative")
 	}
@@ -243,7 +246,7 @@ func (s *MessageStore) Messages(ctx context.Context, userID, conversationID stri
 	}
 	var from int64
 	var until *int64
-	err := s.db.QueryRow(ctx, `SELECT from_seq, removed_seq FROM conversation_members
+	err = s.db.QueryRow(ctx, `SELECT from_seq, removed_seq FROM conversation_members
 		WHERE conversation_id = $1 AND user_id = $2`, conversationID, userID).Scan(&from, &until)
 	if noRows(err) {
 		return nil, errConversationNotFound()

@@ -10,7 +10,8 @@ import (
 // capped at the conversation's last seq, so a client cannot mark messages
 // read before they exist; read implies delivered. Both watermarks only
 // grow (GREATEST), so receipts arriving out of order are harmless.
-func (s *MessageStore) UpdateReceipt(ctx context.Context, userID, conversationID string, kind courier.ReceiptKind, seq int64) (courier.Receipt, bool, error) {
+func (s *MessageStore) UpdateReceipt(ctx context.Context, userID, conversationID string, kind courier.ReceiptKind, seq int64) (_ courier.Receipt, _ bool, err error) {
+	defer outage(&err)
 	r := courier.Receipt{ConversationID: conversationID, UserID: userID}
 	if kind != courier.ReceiptDelivered && kind != courier.ReceiptRead {
 		return r, false, courier.Errorf(courier.EINVALID, "receipt kind must be delivered or read")
@@ -21,7 +22,7 @@ func (s *MessageStore) UpdateReceipt(ctx context.Context, userID, conversationID
 	}
 	// The WHERE clause updates only when a watermark moves, so "no row"
 	// means either not moved or not a member; the read below tells which.
-	err := s.db.QueryRow(ctx, `WITH target AS (
+	err = s.db.QueryRow(ctx, `WITH target AS (
 			SELECT LEAST($3, c.last_seq) AS seq FROM conversations c WHERE c.id = $1)
 		UPDATE conversation_members m SET
 			delivered_seq = GREATEST(m.delivered_seq, t.seq),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strconv"
@@ -138,13 +139,17 @@ func (b *EventBus) send(ctx context.Context, channels []string, e courier.Event)
 	if err := b.pubq.Put(ctx, req); errors.Is(err, batch.ErrClosed) {
 		return courier.Errorf(courier.EUNAVAILABLE, "event bus closed")
 	} else if err != nil {
-		return err
+		return courier.Unavailable("event bus", err)
 	}
 	select {
 	case err := <-req.done:
-		return err
+		if err != nil {
+			return courier.Unavailable("event bus", err)
+		}
+		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		// The publish stays queued and may still go out.
+		return courier.Unavailable("event bus", ctx.Err())
 	}
 }
 
@@ -255,6 +260,13 @@ func decodeEventFast(p string) (courier.Event, bool) {
 // Subscribe takes a reference on topic; the first one subscribes the
 // channel. It returns after Redis has processed the SUBSCRIBE: a PING sent
 // behind it on the same connection has come back.
+//
+// A SUBSCRIBE that failed (or whose barrier did) may or may not have
+// reached Redis, so its confirmation may never come: the channel's
+// expected count is cleared rather than left raised. Left raised, the
+// confirmation of the resubscription after the next reconnect would be
+// taken for this one and the channel's sockets would get no resync; cleared,
+// a late confirmation costs at most one extra resync.
 func (b *EventBus) Subscribe(ctx context.Context, topic string) error {
 	ch := b.prefix + topic
 	b.mu.Lock()
@@ -264,14 +276,18 @@ func (b *EventBus) Subscribe(ctx context.Context, topic string) error {
 		// Sent under b.mu so SUBSCRIBE and UNSUBSCRIBE of one channel
 		// reach Redis in the order the references changed.
 		if err := b.ps.Subscribe(ctx, ch); err != nil {
+			delete(b.expected, ch)
 			b.release(topic)
 			b.mu.Unlock()
-			return err
+			return courier.Unavailable("event bus", err)
 		}
 	}
 	b.mu.Unlock()
 	if err := b.barrier(ctx); err != nil {
-		b.Unsubscribe(topic)
+		b.mu.Lock()
+		delete(b.expected, ch)
+		b.release(topic)
+		b.mu.Unlock()
 		return err
 	}
 	return nil
@@ -291,7 +307,7 @@ func (b *EventBus) barrier(ctx context.Context) error {
 		b.mu.Unlock()
 	}()
 	if err := b.ps.Ping(ctx, payload); err != nil {
-		return err
+		return courier.Unavailable("event bus", err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -299,7 +315,7 @@ func (b *EventBus) barrier(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		return courier.Errorf(courier.EUNAVAILABLE, "event bus subscription not confirmed: %v", ctx.Err())
+		return courier.Unavailable("event bus", fmt.Errorf("subscription not confirmed: %w", ctx.Err()))
 	}
 }
 
@@ -316,7 +332,7 @@ func (b *EventBus) release(topic string) {
 	}
 	delete(b.refs, topic)
 	if err := b.ps.Unsubscribe(context.Background(), b.prefix+topic); err != nil {
-		b.logger.Warn("event bus: unsubscribe", "topic", topic, "err", err)
+		courier.Repeats.Log(b.logger, slog.LevelWarn, "event bus", "event bus: unsubscribe", "err", err)
 	}
 }
 
@@ -342,7 +358,9 @@ func (b *EventBus) receive(ctx context.Context) {
 				b.ps.Ping(ctx) // a dead connection fails here and reconnects
 				continue
 			}
-			b.logger.Warn("event bus: receive", "err", err)
+			// Once per interval: while Redis is down this fails every
+			// 200 ms until go-redis reconnects.
+			courier.Repeats.Log(b.logger, slog.LevelWarn, "event bus", "event bus: receive", "err", err)
 			select {
 			case <-time.After(200 * time.Millisecond):
 			case <-ctx.Done():

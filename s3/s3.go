@@ -8,8 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -106,7 +108,7 @@ func (c *Client) EnsureBucket(ctx context.Context) error {
 func (c *Client) Ping(ctx context.Context) error {
 	ok, err := c.mc.BucketExists(ctx, c.bucket)
 	if err != nil {
-		return err
+		return outage(err)
 	} else if !ok {
 		return fmt.Errorf("bucket %q does not exist", c.bucket)
 	}
@@ -125,7 +127,7 @@ type ObjectInfo struct {
 func (c *Client) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) (ObjectInfo, error) {
 	info, err := c.mc.PutObject(ctx, c.bucket, key, r, size, minio.PutObjectOptions{ContentType: contentType})
 	if err != nil {
-		return ObjectInfo{}, fmt.Errorf("s3 put %s: %w", key, err)
+		return ObjectInfo{}, outage(fmt.Errorf("s3 put %s: %w", key, err))
 	}
 	return ObjectInfo{Key: key, Size: info.Size, ETag: info.ETag, ContentType: contentType}, nil
 }
@@ -171,7 +173,7 @@ func (c *Client) RemovePrefix(ctx context.Context, prefix string) error {
 	objects := c.mc.ListObjects(ctx, c.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true})
 	for obj := range objects {
 		if obj.Err != nil {
-			return fmt.Errorf("s3 list %s: %w", prefix, obj.Err)
+			return outage(fmt.Errorf("s3 list %s: %w", prefix, obj.Err))
 		}
 		if err := c.Remove(ctx, obj.Key); err != nil {
 			return err
@@ -185,7 +187,7 @@ func (c *Client) Keys(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
 	for obj := range c.mc.ListObjects(ctx, c.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if obj.Err != nil {
-			return nil, fmt.Errorf("s3 list %s: %w", prefix, obj.Err)
+			return nil, outage(fmt.Errorf("s3 list %s: %w", prefix, obj.Err))
 		}
 		keys = append(keys, obj.Key)
 	}
@@ -203,5 +205,23 @@ func mapErr(key string, err error) error {
 	case "InvalidRange":
 		return courier.Errorf(courier.EINVALID, "range not satisfiable")
 	}
-	return fmt.Errorf("s3 %s: %w", key, err)
+	return outage(fmt.Errorf("s3 %s: %w", key, err))
+}
+
+// outage turns a failure to reach the S3 service (refused or dropped
+// connection, timeout, a 5xx answer such as 503 SlowDown) into
+// courier.Unavailable("storage", …): clients are told to retry, not shown
+// an internal error.
+func outage(err error) error {
+	var ne net.Error
+	var ce *courier.Error
+	switch {
+	case err == nil || errors.As(err, &ce):
+		return err
+	case minio.ToErrorResponse(err).StatusCode >= 500, errors.As(err, &ne),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNREFUSED),
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, context.DeadlineExceeded):
+		return courier.Unavailable("storage", err)
+	}
+	return err
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/faultnet"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/s3"
 )
@@ -92,5 +95,38 @@ func TestConfig_Validate(t *testing.T) {
 		if err := tc.cfg.Validate(); err == nil {
 			t.Errorf("%s: Validate() = nil", tc.name)
 		}
+	}
+}
+
+// TestClient_OutageIsUnavailable: with the S3 service unreachable, object
+// operations answer unavailable (with a retry time), and a missing object
+// is still not found once it is back.
+func TestClient_OutageIsUnavailable(t *testing.T) {
+	_, cfg := testenv.NewS3(t)
+	u, err := url.Parse(cfg.Endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultnet.Listen(t, u.Host)
+	cfg.Endpoint = "http://" + proxy.Addr()
+	c, err := s3.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy.Cut()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for name, call := range map[string]func() error{
+		"stat": func() error { _, err := c.Stat(ctx, "k"); return err },
+		"get":  func() error { _, err := c.Get(ctx, "k", 0, 0); return err },
+		"ping": func() error { return c.Ping(ctx) },
+	} {
+		if err := call(); courier.ErrorCode(err) != courier.EUNAVAILABLE || courier.ErrorRetryAfter(err) <= 0 {
+			t.Errorf("%s during an outage: %v, want %s", name, err, courier.EUNAVAILABLE)
+		}
+	}
+	proxy.Restore()
+	if _, err := c.Stat(context.Background(), "missing"); courier.ErrorCode(err) != courier.ENOTFOUND {
+		t.Fatalf("after the outage: %v, want %s", err, courier.ENOTFOUND)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/api"
 	"github.com/courier-chat/courier/migrations"
 	"github.com/courier-chat/courier/postgres"
@@ -84,34 +85,40 @@ func (m *Main) Run(ctx context.Context) error {
 }
 
 // openServices connects to PostgreSQL, Redis and S3. Each error names the
-// address or bucket that was tried.
+// address or bucket that was tried. Only settings that cannot work stop
+// the start: a dependency that does not answer yet is logged and named by
+// /readyz, and the node recovers when it returns (unless migrations must
+// run first, which needs the database).
 func (m *Main) openServices(ctx context.Context) error {
 	c := m.Config
-	db, err := postgres.Open(ctx, postgres.Config{URL: c.DatabaseURL, MaxConns: int32(c.DatabaseConns)})
+	db, err := postgres.Open(ctx, postgres.Config{URL: c.DatabaseURL, MaxConns: int32(c.DatabaseConns), StartDown: !c.AutoMigrate})
 	if err != nil {
 		return err
 	}
 	m.DB = db
 	m.onClose(func(context.Context) error { db.Close(); return nil })
 	m.Registry.MustRegister(postgres.NewPoolCollector(db))
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	if c.AutoMigrate {
 		applied, err := migrations.Up(ctx, db)
 		if err != nil {
 			return err
 		}
 		m.Logger.Info("migrations applied", "count", len(applied))
+	} else if err := db.Ping(pingCtx); err != nil {
+		m.Logger.Warn("database not answering yet; starting anyway", "err", err)
 	}
 
 	opt, err := redis.ParseURL(c.RedisURL)
 	if err != nil {
 		return fmt.Errorf("redis-url: %w", err)
 	}
+	redis.SetLogger(redisLogger{m.Logger})
 	m.Redis = redis.NewClient(opt)
 	m.onClose(func(context.Context) error { return m.Redis.Close() })
-	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
 	if err := m.Redis.Ping(pingCtx).Err(); err != nil {
-		return fmt.Errorf("redis %s: %w", opt.Addr, err)
+		m.Logger.Warn("redis not answering yet; starting anyway", "addr", opt.Addr, "err", err)
 	}
 	m.Queue = asynq.NewClientFromRedisClient(m.Redis)
 
@@ -119,9 +126,33 @@ func (m *Main) openServices(ctx context.Context) error {
 		return err
 	}
 	if err := m.S3.EnsureBucket(pingCtx); err != nil {
-		return err
+		m.Logger.Warn("storage not answering yet; starting anyway", "err", err)
+		m.ensureBucketLater()
 	}
 	return nil
+}
+
+// ensureBucketLater retries EnsureBucket until it succeeds or Main closes,
+// for a node started while storage was down.
+func (m *Main) ensureBucketLater() {
+	ctx, cancel := context.WithCancel(context.Background())
+	m.onClose(func(context.Context) error { cancel(); return nil })
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+			tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+			err := m.S3.EnsureBucket(tctx)
+			tcancel()
+			if err == nil {
+				m.Logger.Info("storage answers; bucket ready")
+				return
+			}
+		}
+	}()
 }
 
 func (m *Main) startAPI(ctx context.Context) error {
@@ -207,4 +238,13 @@ func newLogger(format, level string, w io.Writer) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// redisLogger takes go-redis's own log lines (a failed dial is one per
+// attempt, several a second while Redis is down) into the process log,
+// once per interval.
+type redisLogger struct{ l *slog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	courier.Repeats.Log(r.l, slog.LevelWarn, "redis client", "redis: "+fmt.Sprintf(format, v...))
 }
