@@ -18,7 +18,7 @@ import (
 
 // Close codes the server uses (docs/protocol.md, "Close codes").
 const (
-	CloseGoingAway    = websocket.CloseGoingAway    // 1001: node shutting down; reconnect at once
+	CloseGoingAway    = websocket.CloseGoingAway     // 1001: node shutting down; reconnect at once
 	CloseTooLarge     = websocket.CloseMessageTooBig // 1009: a frame over 1 MiB
 	CloseTryLater     = websocket.CloseTryAgainLater // 1013: node could not subscribe; back off
 	CloseSlowConsumer = 4000                         // reconnect at once and sync
