@@ -131,3 +131,9 @@ func (c *Client) refreshConversation(ctx context.Context, id string) error {
 	}
 	return c.store.tx(ctx, func(tx *sqlTx) error { return saveConversation(ctx, tx, &conv) })
 }
+
+// RevokeDevice revokes one of the user's devices (a lost phone): its
+// sockets close with 4001 and its token stops working.
+func (c *Client) RevokeDevice(ctx context.Context, deviceID string) error {
+	return c.api.do(ctx, http.MethodDelete, "/v1/devices/"+deviceID, nil, nil)
+}

@@ -48,6 +48,9 @@ func (c *Client) startUploads(messageID int64) {
 				}
 				return
 			}
+			if c.ctx.Err() != nil {
+				return
+			}
 			c.log.Info("client: upload interrupted; resuming", "message_id", messageID, "err", err)
 			select {
 			case <-time.After(c.backoff(attempt)):
