@@ -66,6 +66,7 @@ type Client struct {
 	inflight map[string]bool      // conversations with a send in flight
 	waitTill map[string]time.Time // conversations backing off a send
 	uploads  map[int64]bool       // messages whose uploads run
+	learning map[string]bool      // conversations whose details are being fetched
 
 	receipts receiptBatcher
 	typing   typingState

@@ -26,6 +26,10 @@ type StateEvent struct {
 	Error          string // with MessageFailed
 }
 
+// ConversationEvent: a conversation's details (name, members) were
+// fetched or changed.
+type ConversationEvent struct{ ConversationID string }
+
 // ReceiptEvent: a member's watermarks moved.
 type ReceiptEvent struct {
 	ConversationID string
@@ -73,6 +77,7 @@ type DeviceRevokedEvent struct{ DeviceID string }
 
 func (MessageEvent) isEvent()       {}
 func (StateEvent) isEvent()         {}
+func (ConversationEvent) isEvent()  {}
 func (ReceiptEvent) isEvent()       {}
 func (TypingEvent) isEvent()        {}
 func (PresenceEvent) isEvent()      {}

@@ -184,11 +184,12 @@ func (c *Client) storeMessage(m *courier.Message) {
 	var id int64
 	var isNew bool
 	var cursor int64
+	var known bool
 	err := c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
 		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, m); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(c.ctx, `SELECT cursor FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor)
+		return tx.QueryRowContext(c.ctx, `SELECT cursor, known FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor, &known)
 	})
 	if err != nil {
 		c.log.Warn("client: store message", "conversation_id", m.ConversationID, "seq", m.Seq, "err", err)
@@ -209,9 +210,40 @@ func (c *Client) storeMessage(m *courier.Message) {
 	if m.SenderID != c.acct.UserID {
 		c.receipts.dirty(m.ConversationID)
 	}
+	if !known && c.isOnline() {
+		c.learnConversation(m.ConversationID)
+	}
 	if m.Seq > cursor+1 && c.isOnline() {
 		c.requestSync()
 	}
+}
+
+// learnConversation fetches a new conversation's details (kind, name,
+// members) in the background, once at a time per conversation, and emits
+// a ConversationEvent when it is stored.
+func (c *Client) learnConversation(id string) {
+	c.mu.Lock()
+	if c.learning == nil {
+		c.learning = map[string]bool{}
+	}
+	busy := c.learning[id]
+	c.learning[id] = true
+	c.mu.Unlock()
+	if busy {
+		return
+	}
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.learning, id)
+			c.mu.Unlock()
+		}()
+		if err := c.refreshConversation(c.ctx, id); err != nil {
+			c.log.Warn("client: fetch conversation", "conversation_id", id, "err", err)
+			return
+		}
+		c.events.emit(ConversationEvent{ConversationID: id})
+	}()
 }
 
 func (c *Client) isOnline() bool {

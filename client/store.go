@@ -120,3 +120,21 @@ func (s *Store) Account(ctx context.Context) (Account, error) {
 
 // sqlTx is the transaction type the store's helpers take.
 type sqlTx = sql.Tx
+
+// SetSetting stores an app setting (a contact's name, a draft) beside the
+// account.
+func (s *Store) SetSetting(ctx context.Context, key, value string) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES(?, ?)
+		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
+	return err
+}
+
+// Setting returns an app setting, "" when unset.
+func (s *Store) Setting(ctx context.Context, key string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return v, err
+}
