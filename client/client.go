@@ -242,3 +242,11 @@ func (c *Client) wake() {
 	default:
 	}
 }
+
+// warn logs a problem, unless the client is closing (everything in
+// flight fails then, and that is no news).
+func (c *Client) warn(msg string, args ...any) {
+	if c.ctx.Err() == nil {
+		c.log.Warn(msg, args...)
+	}
+}

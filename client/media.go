@@ -23,7 +23,7 @@ func (c *Client) applyMedia(f Frame) {
 	}
 	if _, err := c.store.db.ExecContext(c.ctx, `INSERT INTO blobs(id, state, info) VALUES(?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET state = excluded.state, info = excluded.info`, b.ID, string(b.State), string(f.Data)); err != nil {
-		c.log.Warn("client: store blob", "err", err)
+		c.warn("client: store blob", "err", err)
 	}
 	c.events.emit(MediaEvent{BlobID: b.ID, State: string(b.State), Size: b.Size, Reason: b.FailReason})
 }

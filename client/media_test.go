@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/courier-chat/courier/client"
+	"github.com/courier-chat/courier/internal/clienttest"
 )
 
 // A photo is uploaded with tus before its message goes out; the recipient
@@ -21,12 +22,12 @@ import (
 func TestClient_PhotoAttachment(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
-	alice, bob := newAccount(t, srv.URL(), "alice"), newAccount(t, srv.URL(), "bob")
+	alice, bob := clienttest.NewAccount(t, srv.URL(), "alice"), clienttest.NewAccount(t, srv.URL(), "bob")
 	alice.Start()
 	bob.Start()
-	alice.waitOnline()
-	bob.waitOnline()
-	conv, _ := alice.CreateDirect(ctx, bob.acct.UserID)
+	alice.WaitOnline()
+	bob.WaitOnline()
+	conv, _ := alice.CreateDirect(ctx, bob.Acct.UserID)
 
 	photo := filepath.Join(t.TempDir(), "beach.png")
 	writePNG(t, photo, 800, 600)
@@ -37,12 +38,12 @@ func TestClient_PhotoAttachment(t *testing.T) {
 	if len(m.Uploads) != 1 || m.Uploads[0].Filename != "beach.png" {
 		t.Fatalf("uploads = %+v", m.Uploads)
 	}
-	got := waitEvent(bob, "photo message", func(e client.MessageEvent) bool { return string(e.Message.Body) == "look" })
+	got := clienttest.WaitEvent(bob, "photo message", func(e client.MessageEvent) bool { return string(e.Message.Body) == "look" })
 	if len(got.Message.Attachments) != 1 {
 		t.Fatalf("bob got attachments %v", got.Message.Attachments)
 	}
 	blobID := got.Message.Attachments[0]
-	ready := waitEvent(alice, "media.ready", func(e client.MediaEvent) bool { return e.BlobID == blobID && e.State == "ready" })
+	ready := clienttest.WaitEvent(alice, "media.ready", func(e client.MediaEvent) bool { return e.BlobID == blobID && e.State == "ready" })
 	if ready.Size == 0 {
 		t.Fatalf("media.ready without size: %+v", ready)
 	}
@@ -65,7 +66,7 @@ func TestClient_PhotoAttachment(t *testing.T) {
 		t.Fatalf("second download %s, %v; want the cached %s", p2, err, p)
 	}
 	// Alice's own copy lists the blob too.
-	ms := alice.waitMessages(conv.ID, "sent with attachment", allIn(client.MessageDelivered))
+	ms := alice.WaitMessages(conv.ID, "sent with attachment", clienttest.AllIn(client.MessageDelivered))
 	if len(ms[0].Attachments) != 1 || ms[0].Attachments[0] != blobID {
 		t.Fatalf("alice's message attachments %v", ms[0].Attachments)
 	}
@@ -77,10 +78,10 @@ func TestClient_PhotoAttachment(t *testing.T) {
 func TestClient_UploadResumes(t *testing.T) {
 	srv := startServer(t)
 	ctx := context.Background()
-	alice, bob := newAccount(t, srv.URL(), "alice"), newAccount(t, srv.URL(), "bob")
+	alice, bob := clienttest.NewAccount(t, srv.URL(), "alice"), clienttest.NewAccount(t, srv.URL(), "bob")
 	alice.Start()
-	alice.waitOnline()
-	conv, _ := alice.CreateDirect(ctx, bob.acct.UserID)
+	alice.WaitOnline()
+	conv, _ := alice.CreateDirect(ctx, bob.Acct.UserID)
 	alice.Close()
 
 	data := make([]byte, 3<<20)
@@ -88,7 +89,7 @@ func TestClient_UploadResumes(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "notes.bin")
 	os.WriteFile(file, data, 0o600)
 
-	small, err := client.New(client.Config{Store: alice.store, UploadChunk: 256 << 10, MinBackoff: 50e6})
+	small, err := client.New(client.Config{Store: alice.Store(), UploadChunk: 256 << 10, MinBackoff: 50e6})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,23 +103,23 @@ func TestClient_UploadResumes(t *testing.T) {
 	}
 	small.Close()
 	var offset int64
-	if n, _ := alice.store.Outbox().Len(ctx); n != 1 {
+	if n, _ := alice.Store().Outbox().Len(ctx); n != 1 {
 		t.Fatalf("outbox holds %d after the cut, want 1", n)
 	}
-	heads, _ := alice.store.Outbox().Heads(ctx)
+	heads, _ := alice.Store().Outbox().Heads(ctx)
 	offset = heads[0].Uploads[0].Offset
 	if offset == 0 || offset >= int64(len(data)) {
 		t.Fatalf("cut at offset %d", offset)
 	}
 
-	again := openDevice(t, alice.acct, alice.dir)
+	again := clienttest.Open(t, alice.Acct, alice.Dir)
 	again.Start()
-	first := waitEvent(again, "resumed progress", func(e client.MediaEvent) bool { return e.State == "uploading" })
+	first := clienttest.WaitEvent(again, "resumed progress", func(e client.MediaEvent) bool { return e.State == "uploading" })
 	if first.Offset <= offset {
 		t.Fatalf("resumed at %d, want after %d (HEAD's offset)", first.Offset, offset)
 	}
 	bob.Start()
-	got := waitEvent(bob, "file message", func(e client.MessageEvent) bool { return string(e.Message.Body) == "file" })
+	got := clienttest.WaitEvent(bob, "file message", func(e client.MessageEvent) bool { return string(e.Message.Body) == "file" })
 	p, err := bob.Download(ctx, got.Message.Attachments[0], "")
 	if err != nil {
 		t.Fatal(err)
@@ -126,8 +127,8 @@ func TestClient_UploadResumes(t *testing.T) {
 	if b, _ := os.ReadFile(p); !bytes.Equal(b, data) {
 		t.Fatalf("downloaded %d bytes differ from the %d uploaded", len(b), len(data))
 	}
-	if ms := bob.messages(conv.ID); len(ms) != 1 {
-		t.Fatalf("bob holds %s, want the message once", describe(ms))
+	if ms := bob.Messages(conv.ID); len(ms) != 1 {
+		t.Fatalf("bob holds %s, want the message once", clienttest.Describe(ms))
 	}
 }
 

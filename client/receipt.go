@@ -32,7 +32,7 @@ func (c *Client) applyReceipt(r courier.Receipt) {
 		return nil
 	})
 	if err != nil {
-		c.log.Warn("client: store receipt", "err", err)
+		c.warn("client: store receipt", "err", err)
 		return
 	}
 	c.events.emit(ReceiptEvent{ConversationID: r.ConversationID, UserID: r.UserID, DeliveredSeq: r.DeliveredSeq, ReadSeq: r.ReadSeq})

@@ -95,7 +95,7 @@ func (c *Client) sendHeads() time.Duration {
 	heads, err := c.store.Outbox().Heads(c.ctx)
 	if err != nil {
 		if c.ctx.Err() == nil {
-			c.log.Warn("client: read outbox", "err", err)
+			c.warn("client: read outbox", "err", err)
 		}
 		return time.Second
 	}
@@ -194,7 +194,7 @@ func (c *Client) sent(it OutboxItem, seq int64, ts time.Time) {
 		return err
 	})
 	if err != nil {
-		c.log.Warn("client: record sent", "err", err)
+		c.warn("client: record sent", "err", err)
 		return
 	}
 	if isNew {

@@ -44,7 +44,7 @@ func (c *Client) session(conn *Conn) error {
 				if errors.Is(err, context.Canceled) || conn.Err() != nil {
 					continue // the select above sees why
 				}
-				c.log.Warn("client: sync failed", "err", err)
+				c.warn("client: sync failed", "err", err)
 			}
 		}
 	}
@@ -114,12 +114,12 @@ func (c *Client) requestSync() {
 func (c *Client) catchUp(conn *Conn) {
 	ids, err := c.store.strings(c.ctx, `SELECT id FROM conversations`)
 	if err != nil {
-		c.log.Warn("client: catch up", "err", err)
+		c.warn("client: catch up", "err", err)
 		return
 	}
 	for _, id := range ids {
 		if err := c.refreshConversation(c.ctx, id); err != nil {
-			c.log.Warn("client: refresh conversation", "conversation_id", id, "err", err)
+			c.warn("client: refresh conversation", "conversation_id", id, "err", err)
 		}
 	}
 	c.receipts.flushReads(conn)
@@ -192,7 +192,7 @@ func (c *Client) storeMessage(m *courier.Message) {
 		return tx.QueryRowContext(c.ctx, `SELECT cursor, known FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor, &known)
 	})
 	if err != nil {
-		c.log.Warn("client: store message", "conversation_id", m.ConversationID, "seq", m.Seq, "err", err)
+		c.warn("client: store message", "conversation_id", m.ConversationID, "seq", m.Seq, "err", err)
 		return
 	}
 	if !isNew {
@@ -239,7 +239,7 @@ func (c *Client) learnConversation(id string) {
 			c.mu.Unlock()
 		}()
 		if err := c.refreshConversation(c.ctx, id); err != nil {
-			c.log.Warn("client: fetch conversation", "conversation_id", id, "err", err)
+			c.warn("client: fetch conversation", "conversation_id", id, "err", err)
 			return
 		}
 		c.events.emit(ConversationEvent{ConversationID: id})
@@ -250,4 +250,16 @@ func (c *Client) isOnline() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.online
+}
+
+// WatchPresence asks for the presence of the other member of each direct
+// conversation: one PresenceEvent per contact now, and one at every change
+// while this connection lives (call it again after reconnecting).
+func (c *Client) WatchPresence(ctx context.Context, conversationIDs []string) error {
+	conn := c.currentConn()
+	if conn == nil {
+		return courier.Errorf(courier.EUNAVAILABLE, "offline")
+	}
+	_, err := conn.Request(ctx, FramePresenceSubscribe, map[string]any{"conversation_ids": conversationIDs})
+	return err
 }

@@ -1,4 +1,4 @@
-package client_test
+package conformance
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/courier-chat/courier/client"
+	"github.com/courier-chat/courier/internal/clienttest"
 )
 
 // The kill test's child: a client process that sends the plan's messages
@@ -22,13 +23,6 @@ import (
 const killChildEnv = "COURIER_CLIENT_KILL_CHILD"
 
 const killMessages = 200
-
-func TestMain(m *testing.M) {
-	if dir := os.Getenv(killChildEnv); dir != "" {
-		os.Exit(killChild(dir))
-	}
-	os.Exit(m.Run())
-}
 
 // killBody is the plan: message i's body, and whether it carries a file.
 func killBody(i int) (string, bool) { return fmt.Sprintf("msg-%03d", i), i%10 == 3 }
@@ -53,6 +47,9 @@ func killChild(dir string) int {
 		return 2
 	}
 	acct, _ := st.Account(ctx)
+	// Each run connects to the node the parent chose.
+	acct.URL = os.Getenv(killChildEnv + "_URL")
+	st.SaveAccount(ctx, acct)
 	conv := os.Getenv(killChildEnv + "_CONV")
 	c, err := client.New(client.Config{Store: st, UploadChunk: 64 << 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
@@ -87,25 +84,25 @@ func killChild(dir string) int {
 
 // The client process is killed (SIGKILL) at random moments while it sends
 // 200 messages, a tenth with a file, and started again on the same store
-// each time: every message reaches the recipient exactly once, in order,
-// with its file whole.
-func TestClient_KilledWhileSending(t *testing.T) {
-	srv := startServer(t)
+// each time, on a node picked at random: every message reaches the
+// recipient exactly once, in order, with its file whole.
+func testOutboxSurvivesKill(t *testing.T, nodes []string) {
 	ctx := context.Background()
-	alice, bob := newAccount(t, srv.URL(), "alice"), newAccount(t, srv.URL(), "bob")
+	alice, bob := clienttest.NewAccount(t, nodes[0], "alice"), clienttest.NewAccount(t, nodes[1], "bob")
 	alice.Start()
-	alice.waitOnline()
-	conv, err := alice.CreateDirect(ctx, bob.acct.UserID)
+	alice.WaitOnline()
+	conv, err := alice.CreateDirect(ctx, bob.Acct.UserID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	alice.Close()
-	alice.store.Close()
+	alice.Store().Close()
 
 	kills := 0
 	for run := 0; ; run++ {
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+alice.dir, killChildEnv+"_CONV="+conv.ID)
+		cmd.Env = append(os.Environ(), killChildEnv+"="+alice.Dir, killChildEnv+"_CONV="+conv.ID,
+			killChildEnv+"_URL="+nodes[rand.IntN(len(nodes))])
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
@@ -138,7 +135,7 @@ func TestClient_KilledWhileSending(t *testing.T) {
 	t.Logf("killed the sending client %d times", kills)
 
 	bob.Start()
-	ms := bob.waitMessages(conv.ID, "200 messages", func(ms []client.Message) bool { return len(ms) >= killMessages })
+	ms := bob.WaitMessages(conv.ID, "200 messages", func(ms []client.Message) bool { return len(ms) >= killMessages })
 	if len(ms) != killMessages {
 		t.Fatalf("bob holds %d messages, want %d", len(ms), killMessages)
 	}
@@ -162,7 +159,7 @@ func TestClient_KilledWhileSending(t *testing.T) {
 		}
 	}
 	// The server stored nothing twice: the conversation's last seq is 200.
-	c, err := bob.Store().Conversation(ctx, bob.acct.UserID, conv.ID)
+	c, err := bob.Store().Conversation(ctx, bob.Acct.UserID, conv.ID)
 	if err != nil || c.LastSeq != killMessages {
 		t.Fatalf("conversation last seq %+v, %v", c, err)
 	}
