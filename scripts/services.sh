@@ -61,6 +61,8 @@ media_tools() {
 	# libheif1 is the shared library gen2brain/heic loads at run time
 	# (its WASM fallback is slower); -dev pulls it in with the headers.
 	dpkg -s libheif-dev >/dev/null 2>&1 || missing+=(libheif-dev)
+	# tmux drives `courier chat` in two terminals in its end-to-end test.
+	command -v tmux >/dev/null || missing+=(tmux)
 	if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 	say "media tools: ffmpeg $(ffmpeg -version | head -1 | awk '{print $3}'), libheif ok"
 }
