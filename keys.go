@@ -215,9 +215,11 @@ type DeviceKeys struct {
 // KeyStore is the key directory.
 type KeyStore interface {
 	// PutKeys stores an upload after checking every signature, and returns
-	// the device's counts afterwards. EINVALID for a bad key, ECONFLICT
-	// for another identity key than the one set, ETOOLARGE over a cap.
-	PutKeys(ctx context.Context, d *Device, up KeyUpload) ([]KeyCount, error)
+	// the device's counts afterwards, and whether this upload set the
+	// device's identity key (the device just became a recipient: its
+	// user's peers are told). EINVALID for a bad key, ECONFLICT for
+	// another identity key than the one set, ETOOLARGE over a cap.
+	PutKeys(ctx context.Context, d *Device, up KeyUpload) (counts []KeyCount, newIdentity bool, err error)
 	// KeyCounts returns a device's counts, one per KEM it has keys of.
 	KeyCounts(ctx context.Context, deviceID string) ([]KeyCount, error)
 	// KeyDigest returns KeyDigest over what the directory holds for the
@@ -229,6 +231,9 @@ type KeyStore interface {
 	// Devices without keys of kem fall back to X25519. The returned
 	// counts say whose stock fell low, for EventKeysLow.
 	ClaimKeys(ctx context.Context, userID, deviceID string, kem KEM) ([]DeviceKeys, []ClaimedStock, error)
+	// Peers lists the users who share a conversation with userID, userID
+	// included: those told when userID's devices change.
+	Peers(ctx context.Context, userID string) ([]string, error)
 }
 
 // ClaimedStock is a claimed device's remaining one-time stock of a KEM.
