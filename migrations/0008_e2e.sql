@@ -1,6 +1,7 @@
--- The key directory of end-to-end encryption (docs/e2e.md). The server
--- holds only public keys and signatures; it checks every signature at
--- upload so a client can trust nothing it fetched less than the identity.
+-- End-to-end encryption (docs/e2e.md): the key directory, device mailboxes
+-- and encrypted conversations. The server holds only public keys,
+-- signatures and ciphertext; it checks every signature at upload so a
+-- client can trust nothing it fetched less than the identity.
 
 -- A device's identity key (Ed25519) is set once for the device's life: a
 -- new identity is a new device. A device is a recipient of encrypted
@@ -32,3 +33,19 @@ CREATE TABLE prekeys (
 
 CREATE UNIQUE INDEX prekeys_current ON prekeys (device_id, kem, kind) WHERE kind IN (2, 3);
 CREATE INDEX prekeys_stock ON prekeys (device_id, kem, key_id) WHERE kind = 1;
+
+-- Device mailboxes: opaque payloads (sealed sender keys, session setup,
+-- device linking) addressed to one device, kept until it acknowledges them
+-- or they expire.
+CREATE TABLE mailbox (
+    id               bigserial PRIMARY KEY,
+    device_id        text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+    sender_id        text NOT NULL,
+    sender_device_id text NOT NULL,
+    payload          bytea NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    expires_at       timestamptz NOT NULL
+);
+
+CREATE INDEX mailbox_device ON mailbox (device_id, id);
+CREATE INDEX mailbox_expiry ON mailbox (expires_at);
