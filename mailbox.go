@@ -10,6 +10,7 @@ import (
 // that device acknowledges it or it expires, and never reads it.
 type MailboxItem struct {
 	ID             int64     `json:"id"`
+	UserID         string    `json:"user_id"`   // the recipient's user
 	DeviceID       string    `json:"device_id"` // the recipient
 	SenderID       string    `json:"sender_id"`
 	SenderDeviceID string    `json:"sender_device_id"`

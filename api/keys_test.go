@@ -20,7 +20,7 @@ import (
 	"github.com/courier-chat/courier/postgres"
 )
 
-// keyServer is an API server with the key routes and the messaging routes
+// keyServer is an API server with the key, mailbox and messaging routes
 // over a real database, publishing on an in-process bus whose events to
 // every test user are recorded.
 type keyServer struct {
@@ -38,6 +38,7 @@ func newKeyServer(t *testing.T, users int, limits api.KeyLimits) *keyServer {
 	t.Cleanup(func() { msgs.Close() })
 	s.MountMessaging(postgres.NewConversationService(db.Pool, postgres.ConversationConfig{}), msgs)
 	s.MountKeys(postgres.NewKeyStore(db.Pool), limits)
+	s.MountMailbox(postgres.NewMailboxStore(db.Pool))
 	bus := messaging.NewMemoryBus()
 	s.SetEventPublisher(bus)
 	k := &keyServer{messagingServer: &messagingServer{srv: httptest.NewServer(s.Handler())}, events: map[string][]courier.Event{}}

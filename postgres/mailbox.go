@@ -56,9 +56,11 @@ func (s *MailboxStore) PutMailbox(ctx context.Context, from *courier.Device, ite
 		if _, err := tx.Exec(ctx, `DELETE FROM mailbox WHERE device_id = ANY($1) AND expires_at < now()`, ids); err != nil {
 			return err
 		}
-		rows, err = tx.Query(ctx, `INSERT INTO mailbox (device_id, sender_id, sender_device_id, payload, expires_at)
-			SELECT d, $3, $4, p, now() + $5::interval FROM unnest($1::text[], $2::bytea[]) AS u(d, p)
-			RETURNING id, device_id, sender_id, sender_device_id, payload, created_at`,
+		rows, err = tx.Query(ctx, `WITH ins AS (INSERT INTO mailbox (device_id, sender_id, sender_device_id, payload, expires_at)
+				SELECT d, $3, $4, p, now() + $5::interval FROM unnest($1::text[], $2::bytea[]) AS u(d, p)
+				RETURNING id, device_id, sender_id, sender_device_id, payload, created_at)
+			SELECT ins.id, d.user_id, ins.device_id, sender_id, sender_device_id, payload, ins.created_at
+			FROM ins JOIN devices d ON d.id = ins.device_id ORDER BY ins.id`,
 			ids, payloads, from.UserID, from.ID, fmt.Sprintf("%d seconds", int64(courier.MailboxExpiry/time.Second)))
 		if err != nil {
 			return err
@@ -100,13 +102,14 @@ func without(all, some []string) []string {
 
 func scanMailboxItem(row pgx.CollectableRow) (*courier.MailboxItem, error) {
 	it := &courier.MailboxItem{}
-	err := row.Scan(&it.ID, &it.DeviceID, &it.SenderID, &it.SenderDeviceID, &it.Payload, &it.CreatedAt)
+	err := row.Scan(&it.ID, &it.UserID, &it.DeviceID, &it.SenderID, &it.SenderDeviceID, &it.Payload, &it.CreatedAt)
 	return it, err
 }
 
 func (s *MailboxStore) Mailbox(ctx context.Context, deviceID string, after int64, limit int) ([]*courier.MailboxItem, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, device_id, sender_id, sender_device_id, payload, created_at
-		FROM mailbox WHERE device_id = $1 AND id > $2 AND expires_at > now() ORDER BY id LIMIT $3`,
+	rows, err := s.db.Query(ctx, `SELECT m.id, d.user_id, m.device_id, m.sender_id, m.sender_device_id, m.payload, m.created_at
+		FROM mailbox m JOIN devices d ON d.id = m.device_id
+		WHERE m.device_id = $1 AND m.id > $2 AND m.expires_at > now() ORDER BY m.id LIMIT $3`,
 		deviceID, after, limit)
 	if err != nil {
 		return nil, err

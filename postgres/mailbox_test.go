@@ -23,7 +23,9 @@ func TestMailbox(t *testing.T) {
 	if err := accounts.RevokeDevice(ctx, bob.UserID, old.ID); err != nil {
 		t.Fatal(err)
 	}
-	put := func(to string, n int) []courier.MailboxPut { return []courier.MailboxPut{{DeviceID: to, Payload: make([]byte, n)}} }
+	put := func(to string, n int) []courier.MailboxPut {
+		return []courier.MailboxPut{{DeviceID: to, Payload: make([]byte, n)}}
+	}
 	for _, tc := range []struct {
 		name  string
 		items []courier.MailboxPut

@@ -17,9 +17,11 @@ const (
 	keyTargetRate, keyTargetBurst = 5, 100
 )
 
-// mountKeys mounts the key directory. Its events (keys.low,
-// devices.changed) reach sockets through the publisher mountMessaging set.
+// mountKeys mounts the key directory and the device mailbox. Their events
+// (keys.low, devices.changed, mailbox) reach sockets through the publisher
+// mountMessaging set.
 func (m *Main) mountKeys() {
+	m.API.MountMailbox(postgres.NewMailboxStore(m.DB))
 	m.API.MountKeys(postgres.NewKeyStore(m.DB), api.KeyLimits{
 		PerPair:   messaging.NewLimiter(keyPairRate, keyPairBurst),
 		PerTarget: messaging.NewLimiter(keyTargetRate, keyTargetBurst),
