@@ -89,5 +89,7 @@ func (s *Server) handleRevokeDevice(w http.ResponseWriter, r *http.Request) {
 			courier.Logger(r.Context()).Error("device revoked, but its sockets were not told", "device_id", id, "err", err)
 		}
 	}
+	// Senders stop sealing to the device, and start new chains without it.
+	s.publishDevicesChanged(r, me.UserID)
 	w.WriteHeader(http.StatusNoContent)
 }

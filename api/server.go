@@ -34,6 +34,7 @@ type Server struct {
 	adminSecret string
 	accounts    courier.AccountService
 	events      courier.EventPublisher // tells sockets of revoked devices; may be nil
+	keys        courier.KeyStore       // set by MountKeys; may be nil
 	logger      *slog.Logger
 	mux         *http.ServeMux
 	ready       []ReadyCheck

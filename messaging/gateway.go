@@ -69,6 +69,8 @@ type Gateway struct {
 	mu     sync.Mutex
 	closed bool
 
+	mailbox courier.MailboxStore // SetMailbox; nil answers mailbox frames not_found
+
 	pingSlot atomic.Uint32 // the slot the pinger visited last
 	runners  *runners      // frame handlers and writers
 }

@@ -66,6 +66,8 @@ func (c *conn) handle(b []byte) {
 		c.reply(ServerFrame{Type: FramePong, ID: f.ID})
 	case FramePresenceSubscribe:
 		c.handlePresence(f)
+	case FrameMailboxSync, FrameMailboxAck:
+		c.handleMailbox(f)
 	default:
 		c.fail(f.ID, courier.Errorf(courier.EINVALID, "unknown frame type %q", f.Type))
 	}

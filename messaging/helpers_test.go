@@ -25,6 +25,7 @@ import (
 // deployment: each node has its own bus connection and gateway.
 type cluster struct {
 	t        *testing.T
+	db       *testenv.DB
 	accounts *postgres.AccountService
 	convs    *postgres.ConversationService
 	store    *postgres.MessageStore
@@ -41,7 +42,7 @@ func newCluster(t *testing.T) *cluster {
 	store := postgres.NewMessageStore(db.Pool, postgres.MessageConfig{})
 	t.Cleanup(func() { store.Close() })
 	return &cluster{
-		t: t, accounts: postgres.NewAccountService(db.Pool),
+		t: t, db: db, accounts: postgres.NewAccountService(db.Pool),
 		convs: postgres.NewConversationService(db.Pool, postgres.ConversationConfig{}),
 		store: store, rdb: rdb, prefix: prefix,
 		pushes: &pushRecorder{got: map[string][]int64{}},

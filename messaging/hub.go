@@ -201,6 +201,9 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 			c.close(CloseRevoked, "device revoked")
 			continue
 		}
+		if it.device != "" && c.dev.ID != it.device {
+			continue
+		}
 		c.enqueue(it)
 	}
 }
@@ -242,6 +245,9 @@ func (h *hub) render(e courier.Event) *outItem {
 		}
 		json.Unmarshal(e.Data, &ref)
 		it.revoked = ref.DeviceID
+	}
+	if e.Type == courier.EventMailbox {
+		it.device = mailboxDevice(e.Data)
 	}
 	it.frame = eventFrame(e)
 	if len(e.Data) > 0 {

@@ -23,6 +23,8 @@ type outItem struct {
 	// revoked, on a device.revoked event, is the device whose sockets
 	// close instead of receiving it.
 	revoked string
+	// device, on a mailbox event, is the one device whose sockets get it.
+	device string
 }
 
 // The send side of a socket. Items wait in c.items, a slice grown on

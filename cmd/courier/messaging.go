@@ -34,6 +34,7 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	// Runs before the services close (closers run in reverse): sockets get
 	// "going away" and reconnect to another node.
 	m.onClose(gw.Close)
+	gw.SetMailbox(postgres.NewMailboxStore(m.DB))
 
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.

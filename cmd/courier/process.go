@@ -172,6 +172,7 @@ func (m *Main) startAPI(ctx context.Context) error {
 	if err := m.mountMessaging(ctx); err != nil {
 		return err
 	}
+	m.mountKeys()
 	m.mountAdmin()
 	if err := m.API.Listen(); err != nil {
 		return fmt.Errorf("http-addr %s: %w", c.HTTPAddr, err)
