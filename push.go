@@ -180,3 +180,27 @@ type PushStore interface {
 	// must be a member (ENOTFOUND).
 	MuteConversation(ctx context.Context, userID, conversationID string, until time.Time) error
 }
+
+// PushContent is what one device's push for one conversation says, read in
+// one go when the push job runs (so a push sent late shows the newest
+// message, and one whose messages were read meanwhile is not sent).
+type PushContent struct {
+	Registration     *PushRegistration
+	ConversationKind ConversationKind
+	ConversationName string
+	// Encrypted conversations get no server preview.
+	Encrypted bool
+	// Muted: the user muted the conversation; the push is silent.
+	Muted bool
+	// Unread is the user's unread count in this conversation, Badge in
+	// all their conversations.
+	Unread int64
+	Badge  int64
+	// Message is the newest message from someone else the user has not
+	// read, its body cut to at most MaxPushTextExcerpt+4 bytes; nil when
+	// there is none (read on another device, or the user left).
+	Message    *Message
+	SenderName string
+	// AttachmentType is the content type of Message's first attachment.
+	AttachmentType string
+}
