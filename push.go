@@ -204,3 +204,7 @@ type PushContent struct {
 	// AttachmentType is the content type of Message's first attachment.
 	AttachmentType string
 }
+
+// PushSealedKey is the custom key under which both providers carry the
+// sealed preview, base64 (APNs: beside "aps"; FCM: in "data").
+const PushSealedKey = "sealed"
