@@ -199,7 +199,10 @@ type PushContent struct {
 	// Message is the newest message from someone else the user has not
 	// read, its body cut to at most MaxPushTextExcerpt+4 bytes; nil when
 	// there is none (read on another device, or the user left).
-	Message    *Message
+	Message *Message
+	// Envelope is the device's own envelope of Message in an encrypted
+	// conversation, from its mailbox; nil when there is none to carry.
+	Envelope   []byte
 	SenderName string
 	// AttachmentType is the content type of Message's first attachment.
 	AttachmentType string

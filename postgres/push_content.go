@@ -15,8 +15,8 @@ const pushBodyBytes = courier.MaxPushTextExcerpt + 4
 // PushContent reads what the device's push for the conversation says: its
 // registration (ENOTFOUND without one), the member's mute and unread
 // counts, the badge, and the newest message from someone else the user
-// has not read. A device that is revoked, or whose user left the
-// conversation, gets ENOTFOUND: there is nothing to push.
+// has not read. A revoked device has no registration (ENOTFOUND); a user
+// who left the conversation gets no Message: there is nothing to push.
 func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID string) (*courier.PushContent, error) {
 	r, err := scanRegistration(s.db.QueryRow(ctx, `SELECT p.device_id, p.user_id, p.service, p.token, p.topic,
 			p.environment, p.kem, p.public_key, p.updated_at
@@ -41,7 +41,7 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 		WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.removed_seq IS NULL`, conversationID, r.UserID).
 		Scan(&c.ConversationKind, &c.ConversationName, &readSeq, &fromSeq, &mutedUntil, &c.Unread, &c.Badge)
 	if noRows(err) {
-		return nil, courier.Errorf(courier.ENOTFOUND, "not a member of the conversation")
+		return c, nil // not (or no longer) a member: nothing to push
 	} else if err != nil {
 		return nil, err
 	}

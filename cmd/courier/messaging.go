@@ -42,11 +42,3 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil
 }
-
-// pushProvider is the configured push provider for workers.
-func (m *Main) pushProvider() worker.Provider {
-	if m.Config.PushProvider == "webhook" {
-		return worker.WebhookProvider{URL: m.Config.PushWebhookURL}
-	}
-	return worker.LogProvider{Logger: m.Logger.With("component", "push")}
-}
