@@ -44,10 +44,10 @@ type Config struct {
 	DebugAddr         string // Go's profiler; "" for none
 
 	// Messaging (realtime).
-	MessageRate    int    // messages per device per second
-	MessageBurst   int    // burst of messages per device
-	TypingRate     int    // typing frames per device per second
-	WSSendQueue    int    // frames queued for a slow socket before it is dropped
+	MessageRate  int // messages per device per second
+	MessageBurst int // burst of messages per device
+	TypingRate   int // typing frames per device per second
+	WSSendQueue  int // frames queued for a slow socket before it is dropped
 
 	// Push: APNs, FCM and the fallback provider (push.go).
 	Push pushConfig
