@@ -9,6 +9,7 @@ import (
 
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/apns"
+	"github.com/courier-chat/courier/fcm"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/worker"
 )
@@ -73,12 +74,13 @@ func (c *pushConfig) senders() (map[string]courier.PushSender, func(), error) {
 		closers = append(closers, client.Close)
 	}
 	if c.FCMCredentials != "" {
-		client, err := newFCM(c)
+		client, err := fcm.New(fcm.Config{CredentialsFile: c.FCMCredentials, URL: c.FCMURL})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
 		}
 		senders[courier.PushFCM] = client
+		closers = append(closers, client.Close)
 	}
 	return senders, closeAll, nil
 }
@@ -158,5 +160,3 @@ func sealedNote(n *courier.Notification) string {
 	}
 	return "preview sealed to the device's " + n.Registration.KEM + " key"
 }
-
-func newFCM(c *pushConfig) (courier.PushSender, error) { return nil, errors.New("fcm: not yet") }
