@@ -127,7 +127,9 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request) {
 	errData := json.Unmarshal(body.Message["data"], &m.Data) // a non-string value fails here
 	json.Unmarshal(body.Message["android"], &m.Android)
 	json.Unmarshal(body.Message["apns"], &m.APNs)
-	bad := func(msg string) { refuse(Reply{Status: 400, APIStatus: "INVALID_ARGUMENT", ErrorCode: "INVALID_ARGUMENT"}, msg) }
+	bad := func(msg string) {
+		refuse(Reply{Status: 400, APIStatus: "INVALID_ARGUMENT", ErrorCode: "INVALID_ARGUMENT"}, msg)
+	}
 	dataSize := 0
 	for k, v := range m.Data {
 		dataSize += len(k) + len(v)
