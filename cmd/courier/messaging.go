@@ -38,6 +38,8 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.
 	m.API.MountMessaging(convs, svc)
+	m.API.MountPush(postgres.NewPushStore(m.DB), svc, messaging.NewLimiter(pushAckRate, pushAckBurst),
+		messaging.NewLimiter(pushAckAddrRate, pushAckAddrBurst))
 	m.API.SetEventPublisher(bus)
 	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil

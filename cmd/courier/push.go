@@ -14,6 +14,17 @@ import (
 	"github.com/courier-chat/courier/worker"
 )
 
+// Delivery acknowledgements from Notification Service Extensions: a phone
+// acks each push it shows (a couple a second in a burst at most); an
+// address may front many phones (carrier NAT), so it gets more, but a
+// bound on unauthenticated token lookups all the same.
+const (
+	pushAckRate      = 2
+	pushAckBurst     = 10
+	pushAckAddrRate  = 50
+	pushAckAddrBurst = 200
+)
+
 // pushConfig is how pushes reach phones: APNs and FCM credentials, and
 // the log or webhook provider for devices registered with neither.
 type pushConfig struct {
