@@ -72,6 +72,7 @@ Commands:
   dev       serve and worker in one process, migrations applied, open sign-up
   migrate   migrate up | migrate status
   bench     bench <scenario>: measure against running services
+  push      push test DEVICE_ID: send a test push through the configured APNs or FCM
   version   print the version
   help      this text, and every flag
 
@@ -101,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runMigrate(ctx, args, stdout, stderr)
 	case "bench":
 		return runBench(ctx, args, stdout, stderr)
+	case "push":
+		return runPush(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "courier", Version)
 		return nil

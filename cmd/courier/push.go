@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/courier-chat/courier"
@@ -39,6 +41,8 @@ type pushConfig struct {
 
 	FCMCredentials string // service-account JSON file
 	FCMURL         string // FCM's base URL; tests point it at a fake
+
+	CAFile string // extra roots for both (a TLS-inspecting proxy, a test fake)
 }
 
 func (c *pushConfig) bind(b *binder) {
@@ -51,6 +55,23 @@ func (c *pushConfig) bind(b *binder) {
 	b.str(&c.APNsSandboxURL, "apns-sandbox-url", apns.SandboxURL, "APNs sandbox host (development builds)")
 	b.str(&c.FCMCredentials, "fcm-credentials-file", "", "Firebase service-account JSON for FCM HTTP v1; empty for no FCM")
 	b.str(&c.FCMURL, "fcm-url", "", "FCM HTTP v1 base URL (default Google's)")
+	b.str(&c.CAFile, "push-ca-file", "", "PEM certificates APNs and FCM connections trust instead of the system roots (a TLS-inspecting proxy); empty for the system roots")
+}
+
+// roots reads CAFile, or returns nil for the system roots.
+func (c *pushConfig) roots() (*x509.CertPool, error) {
+	if c.CAFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(c.CAFile)
+	if err != nil {
+		return nil, fmt.Errorf("push-ca-file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("push-ca-file %s: no PEM certificates", c.CAFile)
+	}
+	return pool, nil
 }
 
 func (c *pushConfig) validate() []error {
@@ -68,6 +89,10 @@ func (c *pushConfig) validate() []error {
 
 // pushSenders opens the configured providers, keyed by service.
 func (c *pushConfig) senders() (map[string]courier.PushSender, func(), error) {
+	roots, err := c.roots()
+	if err != nil {
+		return nil, nil, err
+	}
 	senders := map[string]courier.PushSender{}
 	closers := []func(){}
 	closeAll := func() {
@@ -77,7 +102,7 @@ func (c *pushConfig) senders() (map[string]courier.PushSender, func(), error) {
 	}
 	if c.APNsKeyFile != "" {
 		client, err := apns.New(apns.Config{KeyFile: c.APNsKeyFile, KeyID: c.APNsKeyID, TeamID: c.APNsTeamID,
-			ProductionURL: c.APNsURL, SandboxURL: c.APNsSandboxURL})
+			ProductionURL: c.APNsURL, SandboxURL: c.APNsSandboxURL, RootCAs: roots})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -85,7 +110,7 @@ func (c *pushConfig) senders() (map[string]courier.PushSender, func(), error) {
 		closers = append(closers, client.Close)
 	}
 	if c.FCMCredentials != "" {
-		client, err := fcm.New(fcm.Config{CredentialsFile: c.FCMCredentials, URL: c.FCMURL})
+		client, err := fcm.New(fcm.Config{CredentialsFile: c.FCMCredentials, URL: c.FCMURL, RootCAs: roots})
 		if err != nil {
 			closeAll()
 			return nil, nil, err
