@@ -20,6 +20,8 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/apns"
 	"github.com/courier-chat/courier/apns/apnstest"
+	"github.com/courier-chat/courier/fcm"
+	"github.com/courier-chat/courier/fcm/fcmtest"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/worker"
@@ -313,4 +315,43 @@ func TestPushJob_BurstThroughTheQueue(t *testing.T) {
 		}
 	}
 	t.Logf("a burst of 50 became %d pushes", len(got))
+}
+
+// FCM: the preview travels as data, and UNREGISTERED removes the token.
+func TestPushJob_FCM(t *testing.T) {
+	e := newPushEnv(t)
+	fake := fcmtest.New(t)
+	client, err := fcm.New(fcm.Config{Credentials: fake.Credentials(), URL: fake.URL, RootCAs: fake.CertPool()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	token := fake.AddDevice()
+	ctx := context.Background()
+	if err := e.store.RegisterPush(ctx, &courier.PushRegistration{DeviceID: e.phone.ID, UserID: e.phone.UserID,
+		Service: courier.PushFCM, Token: token, KEM: courier.PushKEMX25519, PublicKey: e.key.PublicKey().Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	h := worker.NewPushHandler(worker.PushConfig{Store: e.store, Senders: map[string]courier.PushSender{courier.PushFCM: client},
+		Metrics: e.metrics, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	e.send("ciao")
+	if err := h.ProcessTask(ctx, e.task(1)); err != nil {
+		t.Fatal(err)
+	}
+	got := fake.Accepted()
+	if len(got) != 1 {
+		t.Fatalf("%d FCM messages, want 1", len(got))
+	}
+	sealed, _ := base64.StdEncoding.DecodeString(got[0].Data["sealed"])
+	priv, _ := e.key.Bytes()
+	if p, err := courier.OpenPush(courier.PushKEMX25519, priv, sealed); err != nil || p.Text != "ciao" {
+		t.Fatalf("FCM preview %+v, %v", p, err)
+	}
+	fake.Unregister(token)
+	if err := h.ProcessTask(ctx, e.task(1)); !errors.Is(err, asynq.SkipRetry) {
+		t.Fatalf("UNREGISTERED: %v, want a final failure", err)
+	}
+	if _, err := e.store.PushRegistration(ctx, e.phone.ID); courier.ErrorCode(err) != courier.ENOTFOUND {
+		t.Fatalf("FCM token not removed: %v", err)
+	}
 }
