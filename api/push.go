@@ -41,26 +41,16 @@ type pushHandlers struct {
 	perAddr  Allower
 }
 
-// PushRegistrationRequest is the body of PUT /v1/push. PublicKey is
-// base64 in JSON.
-type PushRegistrationRequest struct {
-	Service     string `json:"service"`
-	Token       string `json:"token"`
-	Topic       string `json:"topic,omitempty"`
-	Environment string `json:"environment,omitempty"`
-	KEM         string `json:"kem,omitempty"`
-	PublicKey   []byte `json:"public_key,omitempty"`
-}
-
 func (h *pushHandlers) register(w http.ResponseWriter, r *http.Request) {
-	var req PushRegistrationRequest
-	if err := DecodeJSON(w, r, &req); err != nil {
+	// The body is a courier.PushRegistration (public_key base64); the
+	// device is the caller, whatever the body says.
+	reg := &courier.PushRegistration{}
+	if err := DecodeJSON(w, r, reg); err != nil {
 		Error(w, r, err)
 		return
 	}
 	me := courier.DeviceFromContext(r.Context())
-	reg := &courier.PushRegistration{DeviceID: me.ID, UserID: me.UserID, Service: req.Service, Token: req.Token,
-		Topic: req.Topic, Environment: req.Environment, KEM: req.KEM, PublicKey: req.PublicKey}
+	reg.DeviceID, reg.UserID = me.ID, me.UserID
 	if err := h.store.RegisterPush(r.Context(), reg); err != nil {
 		Error(w, r, err)
 		return

@@ -38,7 +38,7 @@ func TestPushRegistrationAPI(t *testing.T) {
 	m, _ := newPushServer(t, 100)
 	me := &m.users[0]
 	sk, _ := hpke.MLKEM768X25519().GenerateKey()
-	reg := api.PushRegistrationRequest{Service: "apns", Token: strings.Repeat("a1", 32), Topic: "chat.courier.app",
+	reg := courier.PushRegistration{Service: "apns", Token: strings.Repeat("a1", 32), Topic: "chat.courier.app",
 		Environment: "production", KEM: "xwing", PublicKey: sk.PublicKey().Bytes()}
 	m.do(t, me, "GET", "/v1/push", nil, http.StatusNotFound, nil)
 	var got courier.PushRegistration
@@ -47,11 +47,11 @@ func TestPushRegistrationAPI(t *testing.T) {
 		t.Fatalf("registered %+v", got)
 	}
 	m.do(t, me, "GET", "/v1/push", nil, http.StatusOK, &got)
-	for name, edit := range map[string]func(r *api.PushRegistrationRequest){
-		"unknown service":  func(r *api.PushRegistrationRequest) { r.Service = "sms" },
-		"no topic":         func(r *api.PushRegistrationRequest) { r.Topic = "" },
-		"key of wrong kem": func(r *api.PushRegistrationRequest) { r.KEM = "x25519" },
-		"truncated key":    func(r *api.PushRegistrationRequest) { r.PublicKey = r.PublicKey[:10] },
+	for name, edit := range map[string]func(r *courier.PushRegistration){
+		"unknown service":  func(r *courier.PushRegistration) { r.Service = "sms" },
+		"no topic":         func(r *courier.PushRegistration) { r.Topic = "" },
+		"key of wrong kem": func(r *courier.PushRegistration) { r.KEM = "x25519" },
+		"truncated key":    func(r *courier.PushRegistration) { r.PublicKey = r.PublicKey[:10] },
 	} {
 		bad := reg
 		edit(&bad)
@@ -99,7 +99,7 @@ func TestPushAckAPI(t *testing.T) {
 		m.do(t, other, "POST", "/v1/conversations/"+conv.ID+"/messages", map[string]any{"client_id": string(rune('a' + i)), "body": []byte("hi")}, http.StatusCreated, nil)
 	}
 	token := strings.Repeat("b2", 32)
-	m.do(t, me, "PUT", "/v1/push", api.PushRegistrationRequest{Service: "apns", Token: token, Topic: "chat.courier.app",
+	m.do(t, me, "PUT", "/v1/push", courier.PushRegistration{Service: "apns", Token: token, Topic: "chat.courier.app",
 		Environment: "sandbox"}, http.StatusOK, nil)
 
 	// The extension acks seq 2 with its push token alone: delivered moves,

@@ -86,16 +86,25 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 15 * time.Second
 	}
-	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2: true,
-		IdleConnTimeout:   time.Hour, // APNs keeps idle connections far longer than Go's default 90 s
-	}
 	return &Client{
 		cfg:    cfg,
 		signer: &tokenSigner{key: key, keyID: cfg.KeyID, teamID: cfg.TeamID, now: time.Now},
-		http:   &http.Client{Transport: tr, Timeout: cfg.Timeout},
+		http:   HTTPClient(cfg.RootCAs, cfg.Timeout),
 	}, nil
+}
+
+// HTTPClient is an HTTP/2-over-TLS client for a push service: its
+// connections stay open for an hour idle (push services keep them far
+// longer than Go's default 90 s, and reconnecting per burst costs a TLS
+// handshake each time). roots nil means the system roots. FCM's client is
+// built by it too.
+func HTTPClient(roots *x509.CertPool, timeout time.Duration) *http.Client {
+	tr := &http.Transport{
+		TLSClientConfig:   &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2: true,
+		IdleConnTimeout:   time.Hour,
+	}
+	return &http.Client{Transport: tr, Timeout: timeout}
 }
 
 // Close drops the idle connections.

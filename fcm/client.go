@@ -10,7 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -96,9 +95,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 15 * time.Second
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2: true, IdleConnTimeout: time.Hour}
-	c := &Client{cfg: cfg, project: sa.ProjectID, http: &http.Client{Transport: tr, Timeout: cfg.Timeout},
+	c := &Client{cfg: cfg, project: sa.ProjectID, http: apns.HTTPClient(cfg.RootCAs, cfg.Timeout),
 		jwt: &jwt.Config{Email: sa.ClientEmail, PrivateKey: []byte(sa.PrivateKey), PrivateKeyID: sa.PrivateKeyID,
 			Scopes: []string{Scope}, TokenURL: sa.TokenURI}}
 	// A bad key is found now, not at the first push.
