@@ -24,6 +24,9 @@ type messagingServer struct {
 	srv   *httptest.Server
 	users []messagingUser
 	blobs *postgres.BlobStore
+	api   *api.Server // more routes may be mounted on it
+	db    *testenv.DB
+	msgs  *postgres.MessageStore
 }
 
 type messagingUser struct {
@@ -38,7 +41,7 @@ func newMessagingServer(t *testing.T, users int) *messagingServer {
 	msgs := postgres.NewMessageStore(db.Pool, postgres.MessageConfig{})
 	t.Cleanup(func() { msgs.Close() })
 	s.MountMessaging(postgres.NewConversationService(db.Pool, postgres.ConversationConfig{}), msgs)
-	m := &messagingServer{srv: httptest.NewServer(s.Handler())}
+	m := &messagingServer{srv: httptest.NewServer(s.Handler()), api: s, db: db, msgs: msgs}
 	t.Cleanup(m.srv.Close)
 	for range users {
 		u, _, token, err := accounts.CreateAccount(context.Background(), "user", "phone")

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/courier-chat/courier"
 )
 
 // NewServeMux routes the media job types to h, observed by metrics (which
@@ -28,12 +30,18 @@ const maxRetryDelay = 10 * time.Minute
 
 // RetryDelay is the asynq.Config RetryDelayFunc. A task whose worker died
 // (its lease expired: SIGKILL, OOM, a lost node) is run again at once,
-// since waiting fixes nothing; other failures back off exponentially from
+// since waiting fixes nothing; a push provider's Retry-After is obeyed;
+// other failures back off exponentially from
 // about 2 s (n=0) to maxRetryDelay, with jitter so that tasks failed by the
 // same outage do not come back together.
 func RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	if errors.Is(err, asynq.ErrLeaseExpired) {
 		return time.Second
+	}
+	// A push provider that said when to come back (Retry-After) is obeyed.
+	var pe *courier.PushError
+	if errors.As(err, &pe) && pe.RetryAfter > 0 {
+		return min(pe.RetryAfter, maxRetryDelay)
 	}
 	d := time.Duration(math.Min(float64(maxRetryDelay), float64(2*time.Second)*math.Pow(2, float64(n))))
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))

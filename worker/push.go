@@ -14,41 +14,49 @@ import (
 	"github.com/hibiken/asynq"
 )
 
-// TypePushNotify wakes an offline device: "you have messages".
+// TypePushNotify tells an offline device about new messages.
 const TypePushNotify = "push:notify"
 
-// PushWindow is the window over which a device gets at most one push: the
-// task ID is (device, window), so the rest of a burst is refused by asynq
-// as a duplicate. The push carries no content; the woken app syncs and
-// gets every message of the burst.
+// PushWindow is the window over which a device gets at most two pushes per
+// conversation: one at once, for the first message, and one at the
+// window's end if more came meanwhile (a trailing push). Task IDs are
+// (device, conversation, window) and the same with ":tail", so asynq
+// refuses the rest of a burst as duplicates. Each push shows the newest
+// unread message when it runs, and a push whose messages were read by
+// then is not sent: a burst of 50 becomes two alerts, the last showing
+// the 50th message.
 const PushWindow = 10 * time.Second
 
-// PushPayload names what woke the device, never what it says: the message
-// body may be ciphertext only the device can read, and pushes cross third
-// parties (APNs, a webhook).
+// PushPayload names what woke the device, never what it says: the job
+// reads the content when it runs, and the log and webhook providers send
+// exactly these fields.
 type PushPayload struct {
 	DeviceID       string `json:"device_id"`
 	ConversationID string `json:"conversation_id"`
 	Seq            int64  `json:"seq"`
 }
 
-// NewPushTask returns the push task for a device at time now.
-func NewPushTask(p PushPayload, now time.Time) (*asynq.Task, error) {
+// NewPushTask returns a push task with the given ID, run at processAt
+// (zero for now).
+func NewPushTask(p PushPayload, id string, processAt time.Time, window time.Duration) (*asynq.Task, error) {
 	payload, err := json.Marshal(p)
 	if err != nil {
 		return nil, err
 	}
-	return asynq.NewTask(TypePushNotify, payload,
-		asynq.TaskID(PushTaskID(p.DeviceID, now)),
-		asynq.Queue(QueueCritical), asynq.MaxRetry(6), asynq.Timeout(30*time.Second),
+	opts := []asynq.Option{asynq.TaskID(id), asynq.Queue(QueueCritical), asynq.MaxRetry(6), asynq.Timeout(30 * time.Second),
 		// Kept after completion for the rest of the window, so a
 		// completed push still blocks a duplicate.
-		asynq.Retention(PushWindow)), nil
+		asynq.Retention(window)}
+	if !processAt.IsZero() {
+		opts = append(opts, asynq.ProcessAt(processAt))
+	}
+	return asynq.NewTask(TypePushNotify, payload, opts...), nil
 }
 
-// PushTaskID is the asynq task ID of a device's push in the window of now.
-func PushTaskID(deviceID string, now time.Time) string {
-	return "push:" + deviceID + ":" + strconv.FormatInt(now.UnixNano()/int64(PushWindow), 10)
+// PushTaskID is the asynq task ID of a device's first push for a
+// conversation in the window of now; its trailing push adds ":tail".
+func PushTaskID(deviceID, conversationID string, now time.Time, window time.Duration) string {
+	return "push:" + deviceID + ":" + conversationID + ":" + strconv.FormatInt(now.UnixNano()/int64(window), 10)
 }
 
 // Enqueuer is the slice of asynq.Client pushes use.
@@ -57,24 +65,46 @@ type Enqueuer interface {
 }
 
 // Pusher queues pushes (messaging.PushEnqueuer).
-type Pusher struct{ Queue Enqueuer }
+type Pusher struct {
+	Queue Enqueuer
+	// Window is PushWindow unless set (tests shorten it).
+	Window time.Duration
+}
 
-// EnqueuePush queues a push unless the device already has one in this
-// window.
+// EnqueuePush queues the device's push for the conversation: at once when
+// the window has none yet, else a trailing push at the window's end.
 func (p Pusher) EnqueuePush(ctx context.Context, deviceID, conversationID string, seq int64) error {
-	task, err := NewPushTask(PushPayload{DeviceID: deviceID, ConversationID: conversationID, Seq: seq}, time.Now())
+	window := p.Window
+	if window <= 0 {
+		window = PushWindow
+	}
+	now := time.Now()
+	payload := PushPayload{DeviceID: deviceID, ConversationID: conversationID, Seq: seq}
+	id := PushTaskID(deviceID, conversationID, now, window)
+	first, err := NewPushTask(payload, id, time.Time{}, window)
 	if err != nil {
 		return err
 	}
-	_, err = p.Queue.EnqueueContext(ctx, task)
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+	if _, err = p.Queue.EnqueueContext(ctx, first); !isDuplicate(err) {
+		return err
+	}
+	end := time.Unix(0, (now.UnixNano()/int64(window)+1)*int64(window))
+	tail, err := NewPushTask(payload, id+":tail", end, window)
+	if err != nil {
+		return err
+	}
+	if _, err = p.Queue.EnqueueContext(ctx, tail); isDuplicate(err) {
 		return nil
 	}
 	return err
 }
 
-// Provider delivers a push to a device. APNs and FCM providers plug in
-// here; Courier ships log and webhook.
+func isDuplicate(err error) bool {
+	return errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
+}
+
+// Provider delivers a content-free push: the log and webhook providers,
+// for devices without an APNs or FCM registration.
 type Provider interface {
 	Push(ctx context.Context, p PushPayload) error
 }
@@ -118,16 +148,5 @@ func (w WebhookProvider) Push(ctx context.Context, p PushPayload) error {
 		return fmt.Errorf("push webhook: status %d: %w", s, asynq.SkipRetry)
 	default:
 		return fmt.Errorf("push webhook: status %d", s)
-	}
-}
-
-// PushHandler runs push tasks with a provider.
-func PushHandler(provider Provider) asynq.HandlerFunc {
-	return func(ctx context.Context, t *asynq.Task) error {
-		var p PushPayload
-		if err := json.Unmarshal(t.Payload(), &p); err != nil || p.DeviceID == "" {
-			return fmt.Errorf("push: bad payload %q: %w", t.Payload(), asynq.SkipRetry)
-		}
-		return provider.Push(ctx, p)
 	}
 }

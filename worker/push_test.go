@@ -18,34 +18,56 @@ import (
 	"github.com/courier-chat/courier/worker"
 )
 
-func TestPush_BurstBecomesOneTaskWithoutContent(t *testing.T) {
-	rdb, _ := testenv.NewRedis(t)
-	client := asynq.NewClientFromRedisClient(rdb)
-	inspector := asynq.NewInspectorFromRedisClient(rdb)
+func TestPush_BurstBecomesTwoTasksWithoutContent(t *testing.T) {
+	// A database of its own: asynq's key names are fixed, and the queue
+	// is counted.
+	opt, perr := asynq.ParseRedisURI(testenv.NewRedisDB(t))
+	if perr != nil {
+		t.Fatal(perr)
+	}
+	client, inspector := asynq.NewClient(opt), asynq.NewInspector(opt)
+	defer client.Close()
+	defer inspector.Close()
 	p := worker.Pusher{Queue: client}
 	ctx := context.Background()
-	device := courier.NewID()
+	device, conv := courier.NewID(), courier.NewID()
 	// Stay inside one window: start just after a window boundary.
 	if into := time.Duration(time.Now().UnixNano() % int64(worker.PushWindow)); into > worker.PushWindow-2*time.Second {
 		time.Sleep(worker.PushWindow - into + 100*time.Millisecond)
 	}
 	for seq := int64(1); seq <= 5; seq++ {
-		if err := p.EnqueuePush(ctx, device, "conv1", seq); err != nil {
+		if err := p.EnqueuePush(ctx, device, conv, seq); err != nil {
 			t.Fatalf("enqueue %d: %v", seq, err)
 		}
 	}
-	info, err := inspector.GetTaskInfo(worker.QueueCritical, worker.PushTaskID(device, time.Now()))
+	id := worker.PushTaskID(device, conv, time.Now(), worker.PushWindow)
+	first, err := inspector.GetTaskInfo(worker.QueueCritical, id)
 	if err != nil {
-		t.Fatalf("task not found: %v", err)
+		t.Fatalf("first push not found: %v", err)
 	}
-	var got map[string]any
-	json.Unmarshal(info.Payload, &got)
-	if len(got) != 3 || got["device_id"] != device || got["seq"] != float64(1) {
-		t.Fatalf("payload %s: want exactly device_id, conversation_id, seq=1", info.Payload)
+	tail, err := inspector.GetTaskInfo(worker.QueueCritical, id+":tail")
+	if err != nil || tail.State != asynq.TaskStateScheduled || tail.NextProcessAt.Sub(time.Now()) > worker.PushWindow {
+		t.Fatalf("trailing push: %+v, %v; want one scheduled within the window", tail, err)
 	}
-	// Other devices are not collapsed into it.
-	if err := p.EnqueuePush(ctx, courier.NewID(), "conv1", 6); err != nil {
+	for _, info := range []*asynq.TaskInfo{first, tail} {
+		var got map[string]any
+		json.Unmarshal(info.Payload, &got)
+		if len(got) != 3 || got["device_id"] != device || got["conversation_id"] != conv {
+			t.Fatalf("payload %s: want exactly device_id, conversation_id, seq", info.Payload)
+		}
+	}
+	if n, _ := inspector.ListScheduledTasks(worker.QueueCritical); len(n) != 1 {
+		t.Fatalf("%d scheduled pushes for a burst of 5, want 1 trailing", len(n))
+	}
+	if n, _ := inspector.ListPendingTasks(worker.QueueCritical); len(n) != 1 {
+		t.Fatalf("%d pending pushes for a burst of 5, want 1", len(n))
+	}
+	// Other conversations and devices are not collapsed into it.
+	if err := p.EnqueuePush(ctx, device, courier.NewID(), 6); err != nil {
 		t.Fatal(err)
+	}
+	if n, _ := inspector.ListPendingTasks(worker.QueueCritical); len(n) != 2 {
+		t.Fatalf("another conversation's push was collapsed (%d pending)", len(n))
 	}
 }
 
@@ -69,7 +91,7 @@ func TestWebhookProvider(t *testing.T) {
 			body = string(b)
 			w.WriteHeader(tc.status)
 		}))
-		h := worker.PushHandler(worker.WebhookProvider{URL: srv.URL})
+		h := worker.NewPushHandler(worker.PushConfig{Fallback: worker.WebhookProvider{URL: srv.URL}})
 		payload, _ := json.Marshal(worker.PushPayload{DeviceID: "d1", ConversationID: "c1", Seq: 7})
 		err := h.ProcessTask(context.Background(), asynq.NewTask(worker.TypePushNotify, payload))
 		srv.Close()
@@ -81,7 +103,7 @@ func TestWebhookProvider(t *testing.T) {
 		}
 	}
 	// A payload that cannot be a push is never retried.
-	err := worker.PushHandler(worker.LogProvider{}).ProcessTask(context.Background(), asynq.NewTask(worker.TypePushNotify, []byte("{")))
+	err := worker.NewPushHandler(worker.PushConfig{}).ProcessTask(context.Background(), asynq.NewTask(worker.TypePushNotify, []byte("{")))
 	if !errors.Is(err, asynq.SkipRetry) {
 		t.Fatalf("bad payload: %v, want SkipRetry", err)
 	}

@@ -45,12 +45,13 @@ type Config struct {
 	DebugAddr         string // Go's profiler; "" for none
 
 	// Messaging (realtime).
-	MessageRate    int    // messages per device per second
-	MessageBurst   int    // burst of messages per device
-	TypingRate     int    // typing frames per device per second
-	WSSendQueue    int    // frames queued for a slow socket before it is dropped
-	PushProvider   string // log or webhook
-	PushWebhookURL string // where the webhook provider POSTs
+	MessageRate  int // messages per device per second
+	MessageBurst int // burst of messages per device
+	TypingRate   int // typing frames per device per second
+	WSSendQueue  int // frames queued for a slow socket before it is dropped
+
+	// Push: APNs, FCM and the fallback provider (push.go).
+	Push pushConfig
 }
 
 // bind registers every setting on fs. Values start from the environment
@@ -88,8 +89,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
 	b.integer(&c.WSSendQueue, "ws-send-queue", 256, "frames queued for a WebSocket before it is dropped as a slow consumer")
-	b.str(&c.PushProvider, "push-provider", "log", "push provider for offline devices: log or webhook")
-	b.str(&c.PushWebhookURL, "push-webhook-url", "", "URL the webhook push provider POSTs {device_id, conversation_id, seq} to")
+	c.Push.bind(&b)
 	return b.err
 }
 
@@ -126,11 +126,7 @@ func (c *Config) Validate() error {
 	if c.WorkerConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))
 	}
-	if c.PushProvider != "log" && c.PushProvider != "webhook" {
-		errs = append(errs, fmt.Errorf("push-provider %q: want log or webhook", c.PushProvider))
-	} else if c.PushProvider == "webhook" && c.PushWebhookURL == "" {
-		errs = append(errs, errors.New("push-provider webhook needs push-webhook-url"))
-	}
+	errs = append(errs, c.Push.validate()...)
 	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 {
 		errs = append(errs, errors.New("message-rate, message-burst, typing-rate and ws-send-queue must be positive"))
 	}

@@ -73,6 +73,7 @@ Commands:
   migrate   migrate up | migrate status
   bench     bench <scenario>: measure against running services
   chat      a terminal chat on the client SDK (chat -store FILE [-url URL -name NAME])
+  push      push test DEVICE_ID: send a test push through the configured APNs or FCM
   version   print the version
   help      this text, and every flag
 
@@ -104,6 +105,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBench(ctx, args, stdout, stderr)
 	case "chat":
 		return runChat(ctx, args, os.Stdin, stdout, stderr)
+	case "push":
+		return runPush(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "courier", Version)
 		return nil

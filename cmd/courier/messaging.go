@@ -39,15 +39,9 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.
 	m.API.MountMessaging(convs, svc)
+	m.API.MountPush(postgres.NewPushStore(m.DB), svc, messaging.NewLimiter(pushAckRate, pushAckBurst),
+		messaging.NewLimiter(pushAckAddrRate, pushAckAddrBurst))
 	m.API.SetEventPublisher(bus)
 	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil
-}
-
-// pushProvider is the configured push provider for workers.
-func (m *Main) pushProvider() worker.Provider {
-	if m.Config.PushProvider == "webhook" {
-		return worker.WebhookProvider{URL: m.Config.PushWebhookURL}
-	}
-	return worker.LogProvider{Logger: m.Logger.With("component", "push")}
 }

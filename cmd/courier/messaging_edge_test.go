@@ -70,7 +70,7 @@ func TestMessaging_RefusalsAndLimits(t *testing.T) {
 	inspector := asynq.NewInspectorFromRedisClient(p.Redis)
 	var info *asynq.TaskInfo
 	for deadline := time.Now().Add(5 * time.Second); info == nil && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		info, _ = inspector.GetTaskInfo(worker.QueueCritical, worker.PushTaskID(tablet.DeviceID, time.Now()))
+		info, _ = inspector.GetTaskInfo(worker.QueueCritical, worker.PushTaskID(tablet.DeviceID, direct, time.Now(), worker.PushWindow))
 	}
 	if info == nil || !strings.Contains(string(info.Payload), direct) || strings.Contains(string(info.Payload), "psst") {
 		t.Fatalf("push task for the offline device: %+v", info)

@@ -199,7 +199,11 @@ func (m *Main) startWorker(ctx context.Context) error {
 		ShutdownTimeout: m.Config.ShutdownTimeout,
 		Logger:          asynqLogger{m.Logger.With("component", "asynq")},
 	})
-	if err := srv.Start(m.workerMux()); err != nil {
+	mux, err := m.workerMux()
+	if err != nil {
+		return err
+	}
+	if err := srv.Start(mux); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	m.Worker = srv

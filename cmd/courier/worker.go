@@ -13,10 +13,14 @@ import (
 )
 
 // workerMux routes every job type to its handler.
-func (m *Main) workerMux() *asynq.ServeMux {
+func (m *Main) workerMux() (*asynq.ServeMux, error) {
 	mux := m.mediaMux()
-	mux.Handle(worker.TypePushNotify, worker.PushHandler(m.pushProvider()))
-	return mux
+	push, err := m.pushHandler()
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle(worker.TypePushNotify, push)
+	return mux, nil
 }
 
 // mediaMux is the mux with the media jobs (photos, posters, MP4s) and the
