@@ -88,7 +88,8 @@ func (t *typingState) loop(tk *time.Ticker) {
 					send = append(send, out{conv, "start"})
 				}
 			}
-			if len(t.convs) == 0 {
+			idle := len(t.convs) == 0
+			if idle {
 				tk.Stop()
 				t.ticker = nil
 			}
@@ -96,8 +97,8 @@ func (t *typingState) loop(tk *time.Ticker) {
 			for _, o := range send {
 				t.c.sendTyping(o.conv, o.state)
 			}
-			if t.ticker != tk {
-				return
+			if idle {
+				return // the next Typing starts a new loop
 			}
 		}
 	}

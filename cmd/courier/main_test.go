@@ -243,7 +243,11 @@ func TestConfig_ErrorsNameTheSetting(t *testing.T) {
 		t.Fatalf("bad flag: %v", err)
 	}
 
+	// A node that must migrate first cannot start without its database,
+	// and says which one it tried. (Without -auto-migrate it starts and
+	// waits for the database; see TestServe_StartsWithDatabaseDown.)
 	cfg := testConfig(t)
+	cfg.AutoMigrate = true
 	cfg.DatabaseURL = "postgres://postgres@127.0.0.1:1/courier?sslmode=disable"
 	m := NewMain("serve")
 	m.Config = cfg
@@ -251,5 +255,22 @@ func TestConfig_ErrorsNameTheSetting(t *testing.T) {
 	m.Close()
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
 		t.Fatalf("unreachable postgres: %v (want the address named)", err)
+	}
+}
+
+// A node started while its database is down comes up, says so on /readyz,
+// and answers API calls that need the database with 503 unavailable.
+func TestServe_StartsWithDatabaseDown(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DatabaseURL = "postgres://postgres@127.0.0.1:1/courier?sslmode=disable"
+	p := startProcess(t, "serve", cfg)
+	var ready struct{ Down []string }
+	if resp := do(t, "GET", p.URL+"/readyz", "", nil, &ready); resp.StatusCode != 503 || len(ready.Down) != 1 || ready.Down[0] != "postgres" {
+		t.Fatalf("readyz with the database down: %d %+v", resp.StatusCode, ready)
+	}
+	var e struct{ Error struct{ Code string } }
+	resp := do(t, "GET", p.URL+"/v1/devices", "some-token", nil, &e)
+	if resp.StatusCode != 503 || e.Error.Code != "unavailable" {
+		t.Fatalf("an API call with the database down: %d %+v, want 503 unavailable", resp.StatusCode, e)
 	}
 }
