@@ -105,8 +105,9 @@ type SentData struct {
 // SyncedData ends a sync: every conversation's cursor after it.
 type SyncedData struct {
 	Cursors map[string]int64 `json:"cursors"`
-	// More lists conversations cut at the limit: sync again.
-	More []string `json:"more,omitempty"`
+	// More lists conversations cut at the limit: sync again. Always
+	// present, [] when the sync is complete (docs/protocol.md).
+	More []string `json:"more"`
 }
 
 // TypingEvent is relayed to the other members' online devices.
