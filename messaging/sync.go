@@ -171,7 +171,7 @@ func (c *conn) catchUp(conv string) {
 }
 
 func (c *conn) writeMessage(m *courier.Message) error {
-	b, err := json.Marshal(ServerFrame{Type: FrameMessage, Data: m})
+	b, err := json.Marshal(ServerFrame{Type: courier.EventMessage, Data: m})
 	if err != nil {
 		return err
 	}
