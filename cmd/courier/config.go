@@ -44,6 +44,12 @@ type Config struct {
 	MetricsAddr       string // a standalone worker's /metrics and /healthz; "" for none
 	DebugAddr         string // Go's profiler; "" for none
 
+	// Limits of the HTTP server (api.Config says what each bounds).
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
+
 	// Messaging (realtime).
 	MessageRate  int // messages per device per second
 	MessageBurst int // burst of messages per device
@@ -85,6 +91,10 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
 	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
 	b.str(&c.DebugAddr, "debug-addr", "", "address serving Go's profiler at /debug/pprof/ (unauthenticated: loopback only), empty for none")
+	b.duration(&c.HTTPReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	b.duration(&c.HTTPReadTimeout, "http-read-timeout", 30*time.Second, "longest a request body may send nothing (an upload that keeps sending runs as long as it needs)")
+	b.duration(&c.HTTPWriteTimeout, "http-write-timeout", 30*time.Second, "longest a response (a download) may wait for the client to read more")
+	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", 120*time.Second, "an idle keep-alive connection is closed after this")
 	b.integer(&c.MessageRate, "message-rate", 20, "messages per device per second (token bucket, per API node)")
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
@@ -127,6 +137,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))
 	}
 	errs = append(errs, c.Push.validate()...)
+	if c.HTTPReadHeaderTimeout <= 0 || c.HTTPReadTimeout <= 0 || c.HTTPWriteTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
+		errs = append(errs, errors.New("http-read-header-timeout, http-read-timeout, http-write-timeout and http-idle-timeout must be positive"))
+	}
 	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 {
 		errs = append(errs, errors.New("message-rate, message-burst, typing-rate and ws-send-queue must be positive"))
 	}
