@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/s3"
 )
 
@@ -55,6 +56,8 @@ type Config struct {
 	MessageBurst int // burst of messages per device
 	TypingRate   int // typing frames per device per second
 	WSSendQueue  int // frames queued for a slow socket before it is dropped
+	WSPerDevice  int // sockets per device per node
+	WSPerUser    int // sockets per user per node
 
 	// Push: APNs, FCM and the fallback provider (push.go).
 	Push pushConfig
@@ -99,6 +102,8 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
 	b.integer(&c.WSSendQueue, "ws-send-queue", 256, "frames queued for a WebSocket before it is dropped as a slow consumer")
+	b.integer(&c.WSPerDevice, "ws-max-per-device", messaging.DefaultMaxSocketsPerDevice, "WebSockets one device may hold on a node; a newer one closes the oldest with 4002")
+	b.integer(&c.WSPerUser, "ws-max-per-user", messaging.DefaultMaxSocketsPerUser, "WebSockets one user may hold on a node; a newer one closes the oldest with 4002")
 	c.Push.bind(&b)
 	return b.err
 }
@@ -140,8 +145,8 @@ func (c *Config) Validate() error {
 	if c.HTTPReadHeaderTimeout <= 0 || c.HTTPReadTimeout <= 0 || c.HTTPWriteTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
 		errs = append(errs, errors.New("http-read-header-timeout, http-read-timeout, http-write-timeout and http-idle-timeout must be positive"))
 	}
-	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 {
-		errs = append(errs, errors.New("message-rate, message-burst, typing-rate and ws-send-queue must be positive"))
+	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 || c.WSPerDevice < 1 || c.WSPerUser < 1 {
+		errs = append(errs, errors.New("message-rate, message-burst, typing-rate, ws-send-queue, ws-max-per-device and ws-max-per-user must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -30,7 +30,8 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	m.onClose(func(context.Context) error { svc.Close(); return nil })
 	m.Registry.MustRegister(svc.Collectors()...)
 
-	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue}, svc, bus, presence, m.Logger)
+	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue,
+		MaxSocketsPerDevice: c.WSPerDevice, MaxSocketsPerUser: c.WSPerUser}, svc, bus, presence, m.Logger)
 	// Runs before the services close (closers run in reverse): sockets get
 	// "going away" and reconnect to another node.
 	m.onClose(gw.Close)

@@ -44,8 +44,11 @@ func (d *device) connect() error {
 	d.mu.Lock()
 	url := d.url
 	d.mu.Unlock()
-	ws, _, err := dialSocket(url, d.token, true)
+	ws, resp, err := dialSocket(url, d.token, true)
 	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("%s: %w (HTTP %d)", url, err, resp.StatusCode)
+		}
 		d.mu.Lock()
 		if i := slices.Index(d.urls, url); i >= 0 {
 			d.url = d.urls[(i+1)%len(d.urls)]
