@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/redis"
@@ -36,6 +38,10 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	// "going away" and reconnect to another node.
 	m.onClose(gw.Close)
 	gw.SetMailbox(postgres.NewMailboxStore(m.DB))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "courier_ws_connections",
+		Help: "WebSockets open on this node (capped per device and user by -ws-max-per-device, -ws-max-per-user).",
+	}, func() float64 { return float64(gw.Connections()) }))
 
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.

@@ -66,6 +66,20 @@ func (d *device) connect() error {
 	return err
 }
 
+// resync syncs from the device's cursors, as a client told resync must:
+// what the socket missed is in the store. A sync refused while the store
+// is down (unavailable) is retried, as protocol.md asks.
+func (d *device) resync() {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		d.mu.Lock()
+		cursors := d.cursors()
+		d.mu.Unlock()
+		if f, err := d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second); err == nil || f.Type != "error" {
+			return // synced, or the socket is gone (a reconnect syncs)
+		}
+	}
+}
+
 // cursors is, per conversation, the highest seq up to which the device
 // holds every message. d.mu is held.
 func (d *device) cursors() map[string]int64 {
@@ -98,10 +112,8 @@ func (d *device) read(ws *websocket.Conn) {
 			d.received[m.ConversationID][m.Seq] = m.ClientID
 		}
 		if f.Type == "resync" {
-			// What the socket missed is in the store: sync, as a client must.
 			d.resyncs++
-			cursors := d.cursors()
-			go d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second)
+			go d.resync()
 		}
 		if ch, ok := d.answers[f.ID]; ok && f.ID != "" {
 			ch <- f
