@@ -82,7 +82,7 @@ func storageOrQueue(p string) bool {
 func TestArchitecture(t *testing.T) {
 	g := loadGraph(t)
 	adapters := []string{"postgres", "redis", "s3", "upload/redislock", "inmem"}
-	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/bustest"}
+	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/bustest", "internal/teststack", "internal/faultnet"}
 	rules := []struct {
 		name   string
 		pkgs   []string

@@ -12,7 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/courier-chat/courier"
-	"github.com/courier-chat/courier/messaging"
+	"github.com/courier-chat/courier/inmem"
 	"github.com/courier-chat/courier/worker"
 )
 
@@ -23,7 +23,7 @@ import (
 // does, until the test ends.
 func startWorker(t *testing.T, e *env) {
 	t.Helper()
-	h := worker.NewMediaHandler(e.s3, e.blobs, messaging.NewMemoryBus(), e.queue,
+	h := worker.NewMediaHandler(e.s3, e.blobs, inmem.NewEventBus(), e.queue,
 		worker.MediaConfig{TempDir: t.TempDir(), Logger: quietLogger()})
 	srv := asynq.NewServerFromRedisClient(e.queueRDB, asynq.Config{Concurrency: 2, Queues: worker.Queues,
 		RetryDelayFunc: worker.RetryDelay, LogLevel: asynq.FatalLevel})

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
@@ -17,6 +18,7 @@ import (
 // it receives, deduplicated by (conversation, seq).
 type device struct {
 	name, url, token string
+	urls             []string // nodes to fail over to in turn; none: url only
 
 	mu       sync.Mutex
 	ws       *websocket.Conn
@@ -25,6 +27,10 @@ type device struct {
 	acked    map[string]int64            // client ID → seq
 	n        int
 	retries  int // sends that failed and were resent
+	sockets  int // connections made
+	resyncs  int // resync frames received (each answered with a sync)
+	lastAck  time.Time
+	maxPause time.Duration // longest time between two acks since reset
 }
 
 func newDevice(name, url, token string) *device {
@@ -32,14 +38,51 @@ func newDevice(name, url, token string) *device {
 		answers: map[string]chan wsFrame{}, received: map[string]map[int64]string{}, acked: map[string]int64{}}
 }
 
-// connect (re)dials and resyncs from the device's contiguous cursors.
+// connect (re)dials and resyncs from the device's contiguous cursors. A
+// dial that fails moves the device to its next node, if it has others.
 func (d *device) connect() error {
-	ws, _, err := dialSocket(d.url, d.token, true)
+	d.mu.Lock()
+	url := d.url
+	d.mu.Unlock()
+	ws, resp, err := dialSocket(url, d.token, true)
 	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("%s: %w (HTTP %d)", url, err, resp.StatusCode)
+		}
+		d.mu.Lock()
+		if i := slices.Index(d.urls, url); i >= 0 {
+			d.url = d.urls[(i+1)%len(d.urls)]
+		}
+		d.mu.Unlock()
 		return err
 	}
 	d.mu.Lock()
 	d.ws = ws
+	d.sockets++
+	cursors := d.cursors()
+	d.mu.Unlock()
+	go d.read(ws)
+	_, err = d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second)
+	return err
+}
+
+// resync syncs from the device's cursors, as a client told resync must:
+// what the socket missed is in the store. A sync refused while the store
+// is down (unavailable) is retried, as protocol.md asks.
+func (d *device) resync() {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		d.mu.Lock()
+		cursors := d.cursors()
+		d.mu.Unlock()
+		if f, err := d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second); err == nil || f.Type != "error" {
+			return // synced, or the socket is gone (a reconnect syncs)
+		}
+	}
+}
+
+// cursors is, per conversation, the highest seq up to which the device
+// holds every message. d.mu is held.
+func (d *device) cursors() map[string]int64 {
 	cursors := map[string]int64{}
 	for conv, seqs := range d.received {
 		var c int64
@@ -48,10 +91,7 @@ func (d *device) connect() error {
 		}
 		cursors[conv] = c
 	}
-	d.mu.Unlock()
-	go d.read(ws)
-	_, err = d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second)
-	return err
+	return cursors
 }
 
 func (d *device) read(ws *websocket.Conn) {
@@ -70,6 +110,10 @@ func (d *device) read(ws *websocket.Conn) {
 				d.received[m.ConversationID] = map[int64]string{}
 			}
 			d.received[m.ConversationID][m.Seq] = m.ClientID
+		}
+		if f.Type == "resync" {
+			d.resyncs++
+			go d.resync()
 		}
 		if ch, ok := d.answers[f.ID]; ok && f.ID != "" {
 			ch <- f
@@ -115,13 +159,28 @@ func (d *device) sendUntilAcked(t *testing.T, conv, clientID string) {
 			json.Unmarshal(f.Data, &s)
 			d.mu.Lock()
 			d.acked[clientID] = s.Seq
+			if now := time.Now(); !d.lastAck.IsZero() {
+				d.maxPause = max(d.maxPause, now.Sub(d.lastAck))
+			}
+			d.lastAck = time.Now()
+			// A client keeps its own message at the seq the ack gave: the
+			// socket that sent it gets no copy.
+			if d.received[conv] == nil {
+				d.received[conv] = map[int64]string{}
+			}
+			d.received[conv][s.Seq] = clientID
 			d.mu.Unlock()
 			return
 		}
 		d.mu.Lock()
 		d.retries++
+		ws := d.ws
 		d.mu.Unlock()
 		time.Sleep(100 * time.Millisecond)
+		if f.Type == "error" {
+			continue // the socket is up and refused for now (unavailable): resend on it
+		}
+		ws.Close()
 		for d.connect() != nil && time.Now().Before(deadline) {
 			time.Sleep(200 * time.Millisecond)
 		}
