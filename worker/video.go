@@ -30,10 +30,10 @@ func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) 
 	courier.Logger(ctx).Debug("media probed", "container", info.Container, "video", info.VideoCodec,
 		"audio", info.AudioCodec, "width", info.Width, "height", info.Height, "rotation", info.Rotation)
 	if !info.HasVideo {
-		b.Variants = []courier.Variant{}
+		b.Kind, b.Variants = courier.KindAudio, []courier.Variant{}
 		return h.ready(ctx, b, false)
 	}
-	b.Width, b.Height = info.Width, info.Height
+	b.Kind, b.Width, b.Height = courier.KindVideo, info.Width, info.Height
 
 	poster := filepath.Join(filepath.Dir(path), "poster.jpg")
 	if err := h.cfg.Video.Poster(pctx, path, poster, info); err != nil {
