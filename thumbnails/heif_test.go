@@ -213,3 +213,15 @@ func FuzzSPSSize(f *testing.F) {
 		}
 	})
 }
+
+// The decode memory of a HEIC is the coded frame's, not what ispe says.
+func TestDecodeBytes_HEICCountsTheCodedFrame(t *testing.T) {
+	heic := heicWithIspe(t, 2000, 2000, 64, 64)
+	info, err := Probe(bytes.NewReader(heic), int64(len(heic)), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.DecodeBytes(int64(len(heic))); n < 2000*2000*5 {
+		t.Fatalf("DecodeBytes = %d, want at least the 2000x2000 frame's %d", n, 2000*2000*5)
+	}
+}
