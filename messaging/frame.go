@@ -61,6 +61,8 @@ type SendData struct {
 	ClientID       string   `json:"client_id"`
 	Body           []byte   `json:"body"`
 	Attachments    []string `json:"attachments,omitempty"`
+	// Devices: the recipient devices of an encrypted message.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // SyncData carries the device's cursors: conversation ID → the highest seq
@@ -103,8 +105,9 @@ type SentData struct {
 // SyncedData ends a sync: every conversation's cursor after it.
 type SyncedData struct {
 	Cursors map[string]int64 `json:"cursors"`
-	// More lists conversations cut at the limit: sync again.
-	More []string `json:"more,omitempty"`
+	// More lists conversations cut at the limit: sync again. Always
+	// present, [] when the sync is complete (docs/protocol.md).
+	More []string `json:"more"`
 }
 
 // TypingEvent is relayed to the other members' online devices.
@@ -127,6 +130,8 @@ type ErrorData struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+	// The recipient devices of a refused encrypted send.
+	*courier.DeviceMismatch
 }
 
 // DecodeFrame parses a client frame's envelope. Errors are EINVALID or
@@ -192,7 +197,7 @@ func peekID(b []byte) string {
 
 // errorFrame turns err into an error frame answering request id.
 func errorFrame(id string, err error) ServerFrame {
-	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err)}
+	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err), DeviceMismatch: courier.ErrorDevices(err)}
 	var e *courier.Error
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		d.RetryAfterMS = e.RetryAfter.Milliseconds()

@@ -83,7 +83,7 @@ func (c *conn) handleSend(f *Frame) {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
-		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments,
+		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments, Devices: d.Devices,
 	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)

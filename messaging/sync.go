@@ -43,7 +43,7 @@ func (c *conn) runSync(req *syncRequest) error {
 	if c.sent == nil {
 		c.sent = make(map[string]int64, len(heads))
 	}
-	done := SyncedData{Cursors: make(map[string]int64, len(heads))}
+	done := SyncedData{Cursors: make(map[string]int64, len(heads)), More: []string{}}
 	for _, h := range heads {
 		last := max(req.cursors[h.ConversationID], 0)
 		for n := 0; last < h.LastSeq && n < limit; {
