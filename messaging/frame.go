@@ -9,24 +9,9 @@ import (
 	"github.com/courier-chat/courier"
 )
 
-// Client frame types.
+// Server frame types that are events relayed as they are (the frame
+// types clients send, and the answers to them, are in the root frame.go).
 const (
-	FrameSend              = "send"
-	FrameSync              = "sync"
-	FrameReceipt           = "receipt"
-	FrameTyping            = "typing"
-	FramePing              = "ping"
-	FramePresenceSubscribe = "presence.subscribe"
-)
-
-// Server frame types (beyond the courier.Event types relayed as they are:
-// message, receipt, typing, presence, media.ready, media.failed, resync).
-const (
-	FrameSent     = "sent"
-	FrameSynced   = "synced"
-	FramePong     = "pong"
-	FrameOK       = "ok"
-	FrameError    = "error"
 	FrameMessage  = "message"
 	FramePresence = "presence"
 )
@@ -202,5 +187,5 @@ func errorFrame(id string, err error) ServerFrame {
 			d.RetryAfterMS = 1
 		}
 	}
-	return ServerFrame{Type: FrameError, ID: id, Data: d}
+	return ServerFrame{Type: courier.FrameError, ID: id, Data: d}
 }

@@ -226,7 +226,7 @@ func (s *Service) UpdateReceipt(ctx context.Context, userID, conversationID stri
 		return r, moved, nil
 	}
 	data, _ := json.Marshal(r)
-	s.publish(ctx, "receipt fan-out", members, courier.Event{Type: FrameReceipt, Data: data})
+	s.publish(ctx, "receipt fan-out", members, courier.Event{Type: courier.FrameReceipt, Data: data})
 	return r, moved, nil
 }
 
@@ -271,7 +271,7 @@ func (s *Service) Typing(ctx context.Context, from *courier.Device, conversation
 	data, _ := json.Marshal(ev)
 	ctx, cancel := context.WithTimeout(ctx, s.pubWait)
 	defer cancel()
-	return s.bus.Publish(ctx, others, courier.Event{Type: FrameTyping, Data: data})
+	return s.bus.Publish(ctx, others, courier.Event{Type: courier.FrameTyping, Data: data})
 }
 
 // DirectContact returns the other member of a direct conversation the user

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/messaging"
 )
 
@@ -132,10 +133,10 @@ func (d *wsDevice) read() {
 			continue
 		}
 		switch f.Type {
-		case messaging.FrameSent:
+		case courier.FrameSent:
 			d.sentN.Add(1)
 			d.ack(benchAck{})
-		case messaging.FrameError:
+		case courier.FrameError:
 			var e messaging.ErrorData
 			json.Unmarshal(f.Data, &e)
 			d.errFrames.Add(1)
@@ -174,7 +175,7 @@ func (d *wsDevice) send(conv string, bodySize int) (stamp int64, err error) {
 	d.nextID++
 	id := strconv.FormatInt(d.nextID, 10)
 	data, _ := json.Marshal(messaging.SendData{ConversationID: conv, ClientID: d.DeviceID + "-" + id, Body: body})
-	frame, _ := json.Marshal(messaging.Frame{Type: messaging.FrameSend, ID: id, Data: data})
+	frame, _ := json.Marshal(messaging.Frame{Type: courier.FrameSend, ID: id, Data: data})
 	d.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
 	return stamp, d.ws.WriteMessage(websocket.TextMessage, frame)
 }
