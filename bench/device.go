@@ -93,7 +93,7 @@ func (d *wsDevice) handle(f client.Frame) {
 	switch f.Type {
 	case courier.FrameSent:
 		d.sentN.Add(1)
-	case "message":
+	case courier.EventMessage:
 		now := time.Now()
 		var m struct {
 			SenderDeviceID string `json:"sender_device_id"`

@@ -129,17 +129,17 @@ func (c *Client) catchUp(conn *Conn) {
 // request. It runs on the connection's reader goroutine, in arrival order.
 func (c *Client) handleFrame(f Frame) {
 	switch f.Type {
-	case "message":
+	case courier.EventMessage:
 		var m courier.Message
 		if f.Decode(&m) == nil {
 			c.storeMessage(&m)
 		}
-	case "receipt":
+	case courier.EventReceipt:
 		var r courier.Receipt
 		if f.Decode(&r) == nil {
 			c.applyReceipt(r)
 		}
-	case "typing":
+	case courier.EventTyping:
 		var t struct {
 			ConversationID string `json:"conversation_id"`
 			UserID         string `json:"user_id"`
@@ -150,7 +150,7 @@ func (c *Client) handleFrame(f Frame) {
 			c.events.emit(TypingEvent{ConversationID: t.ConversationID, UserID: t.UserID, Typing: t.State == "start",
 				Expires: time.Now().Add(time.Duration(t.ExpiresInMS) * time.Millisecond)})
 		}
-	case "presence":
+	case courier.EventPresence:
 		var p struct {
 			UserID   string     `json:"user_id"`
 			Online   bool       `json:"online"`

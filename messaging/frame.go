@@ -9,13 +9,6 @@ import (
 	"github.com/courier-chat/courier"
 )
 
-// Server frame types that are events relayed as they are (the frame
-// types clients send, and the answers to them, are in the root frame.go).
-const (
-	FrameMessage  = "message"
-	FramePresence = "presence"
-)
-
 // Frame limits. A frame carries at most a 64 KiB body, which base64 makes
 // 87,384 bytes, plus up to 32 attachment IDs and the envelope: MaxFrame
 // leaves room for all of it. Frames over MaxFrame but under MaxWireFrame
@@ -48,6 +41,8 @@ type SendData struct {
 	ClientID       string   `json:"client_id"`
 	Body           []byte   `json:"body"`
 	Attachments    []string `json:"attachments,omitempty"`
+	// Devices: the recipient devices of an encrypted message.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // SyncData carries the device's cursors: conversation ID → the highest seq
@@ -90,8 +85,9 @@ type SentData struct {
 // SyncedData ends a sync: every conversation's cursor after it.
 type SyncedData struct {
 	Cursors map[string]int64 `json:"cursors"`
-	// More lists conversations cut at the limit: sync again.
-	More []string `json:"more,omitempty"`
+	// More lists conversations cut at the limit: sync again. Always
+	// present, [] when the sync is complete (docs/protocol.md).
+	More []string `json:"more"`
 }
 
 // TypingEvent is relayed to the other members' online devices.
@@ -114,6 +110,8 @@ type ErrorData struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+	// The recipient devices of a refused encrypted send.
+	*courier.DeviceMismatch
 }
 
 // DecodeFrame parses a client frame's envelope. Errors are EINVALID or
@@ -179,7 +177,7 @@ func peekID(b []byte) string {
 
 // errorFrame turns err into an error frame answering request id.
 func errorFrame(id string, err error) ServerFrame {
-	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err)}
+	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err), DeviceMismatch: courier.ErrorDevices(err)}
 	var e *courier.Error
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		d.RetryAfterMS = e.RetryAfter.Milliseconds()

@@ -83,7 +83,7 @@ func (c *conn) handleSend(f *Frame) {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
-		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments,
+		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments, Devices: d.Devices,
 	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)
@@ -126,7 +126,7 @@ func (c *conn) handlePresence(f *Frame) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FramePresence, Data: ev})
+		c.reply(ServerFrame{Type: courier.EventPresence, Data: ev})
 	}
 	c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID})
 }

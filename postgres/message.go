@@ -169,6 +169,13 @@ func validateSend(from *courier.Device, req *courier.SendRequest) error {
 		}
 	}
 	req.Attachments = atts
+	// Recipient devices are a set too, sorted as the insert compares them.
+	for _, id := range req.Devices {
+		if !validID(id) {
+			return courier.Errorf(courier.EINVALID, "device %q is not a device ID", id)
+		}
+	}
+	req.Devices = slices.Compact(slices.Sorted(slices.Values(req.Devices)))
 	return nil
 }
 
