@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -61,11 +60,7 @@ func benchConnections(ctx context.Context, cfg Config, args []string, stdout, st
 	if err != nil {
 		return err
 	}
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	echo, err := startBenchChild(ctx, bin, addr, "", "bench", "connections", "-echo-server", addr)
+	echo, err := startBenchChild(ctx, cfg.Courier, addr, "", "bench", "connections", "-echo-server", addr)
 	if err != nil {
 		return err
 	}
