@@ -172,20 +172,10 @@ func (c *Conn) keepalive(every time.Duration) {
 		case <-c.done:
 			return
 		case <-t.C:
-			c.Send(FramePing, "", nil)
+			c.Send(courier.FramePing, "", nil)
 		}
 	}
 }
-
-// Client frame types (docs/protocol.md).
-const (
-	FrameSend              = "send"
-	FrameSync              = "sync"
-	FrameReceipt           = "receipt"
-	FrameTyping            = "typing"
-	FramePing              = "ping"
-	FramePresenceSubscribe = "presence.subscribe"
-)
 
 // Send writes one frame without waiting for its answer.
 func (c *Conn) Send(typ, id string, data any) error {
@@ -223,7 +213,7 @@ func (c *Conn) Request(ctx context.Context, typ string, data any) (Frame, error)
 	}
 	select {
 	case f := <-w:
-		if f.Type == "error" {
+		if f.Type == courier.FrameError {
 			return f, frameError(f)
 		}
 		return f, nil

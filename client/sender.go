@@ -145,7 +145,7 @@ func (c *Client) sendOne(conn *Conn, it OutboxItem) {
 	c.store.Outbox().attempted(c.ctx, it.MessageID)
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
-	f, err := conn.Request(ctx, FrameSend, map[string]any{
+	f, err := conn.Request(ctx, courier.FrameSend, map[string]any{
 		"conversation_id": it.ConversationID, "client_id": it.ClientID, "body": it.Body, "attachments": it.Attachments,
 	})
 	if err == nil {

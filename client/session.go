@@ -61,7 +61,7 @@ func (c *Client) sync(conn *Conn) error {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
-		f, err := conn.Request(ctx, FrameSync, map[string]any{"cursors": cursors})
+		f, err := conn.Request(ctx, courier.FrameSync, map[string]any{"cursors": cursors})
 		cancel()
 		if courier.ErrorCode(err) == courier.ERATELIMIT {
 			if !c.sleep(courier.ErrorRetryAfter(err), conn) {
@@ -260,6 +260,6 @@ func (c *Client) WatchPresence(ctx context.Context, conversationIDs []string) er
 	if conn == nil {
 		return courier.Errorf(courier.EUNAVAILABLE, "offline")
 	}
-	_, err := conn.Request(ctx, FramePresenceSubscribe, map[string]any{"conversation_ids": conversationIDs})
+	_, err := conn.Request(ctx, courier.FramePresenceSubscribe, map[string]any{"conversation_ids": conversationIDs})
 	return err
 }

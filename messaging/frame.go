@@ -9,26 +9,6 @@ import (
 	"github.com/courier-chat/courier"
 )
 
-// Client frame types.
-const (
-	FrameSend              = "send"
-	FrameSync              = "sync"
-	FrameReceipt           = "receipt"
-	FrameTyping            = "typing"
-	FramePing              = "ping"
-	FramePresenceSubscribe = "presence.subscribe"
-)
-
-// Server frame types that answer a client's frame. The frames the server
-// pushes unasked are the courier.Event types (event.go at the root).
-const (
-	FrameSent   = "sent"
-	FrameSynced = "synced"
-	FramePong   = "pong"
-	FrameOK     = "ok"
-	FrameError  = "error"
-)
-
 // Frame limits. A frame carries at most a 64 KiB body, which base64 makes
 // 87,384 bytes, plus up to 32 attachment IDs and the envelope: MaxFrame
 // leaves room for all of it. Frames over MaxFrame but under MaxWireFrame
@@ -205,5 +185,5 @@ func errorFrame(id string, err error) ServerFrame {
 			d.RetryAfterMS = 1
 		}
 	}
-	return ServerFrame{Type: FrameError, ID: id, Data: d}
+	return ServerFrame{Type: courier.FrameError, ID: id, Data: d}
 }

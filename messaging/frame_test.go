@@ -83,7 +83,7 @@ func FuzzDecodeFrame(f *testing.F) {
 func TestEventFrame(t *testing.T) {
 	for _, e := range []courier.Event{
 		{Type: courier.EventMessage, Data: json.RawMessage(`{"conversation_id":"c1","seq":7,"body":"aGk="}`)},
-		{Type: FrameTyping, Data: json.RawMessage(`{"state":"start"}`)},
+		{Type: courier.FrameTyping, Data: json.RawMessage(`{"state":"start"}`)},
 		{Type: courier.EventResync},
 		{Type: `odd"type`, Data: json.RawMessage(`[1,2]`)},
 	} {

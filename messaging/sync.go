@@ -74,7 +74,7 @@ func (c *conn) runSync(req *syncRequest) error {
 		c.catchUp(h.ConversationID)
 		done.Cursors[h.ConversationID] = last
 	}
-	b, _ := json.Marshal(ServerFrame{Type: FrameSynced, ID: req.id, Data: done})
+	b, _ := json.Marshal(ServerFrame{Type: courier.FrameSynced, ID: req.id, Data: done})
 	return c.writeFrame(b)
 }
 
