@@ -3,7 +3,9 @@ package courier
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Message is stored once, in one conversation, with a sequence number
@@ -79,6 +81,9 @@ func (r *SendRequest) Validate() error {
 		return Errorf(ETOOLARGE, "at most %d attachments", MaxAttachments)
 	case r.ClientID == "" || len(r.ClientID) > MaxClientIDLen:
 		return Errorf(EINVALID, "client_id is required, at most %d bytes", MaxClientIDLen)
+	case !utf8.ValidString(r.ClientID) || strings.ContainsRune(r.ClientID, 0):
+		// PostgreSQL text holds neither: refused here, not as a failed insert.
+		return Errorf(EINVALID, "client_id must be UTF-8 text without NUL")
 	case len(r.Body) == 0 && len(r.Attachments) == 0:
 		return Errorf(EINVALID, "a message needs a body or attachments")
 	case len(r.Devices) > MaxSendDevices:

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -171,6 +172,9 @@ func TestConversationEndpoints(t *testing.T) {
 		{"unknown user", "POST", "/v1/conversations", alice, map[string]any{"kind": "direct", "user_id": courier.NewID()}, 404},
 		{"body too large", "POST", base + "/messages", alice, map[string]any{"client_id": "big", "body": make([]byte, courier.MaxMessageBody+1)}, 413},
 		{"no client id", "POST", base + "/messages", alice, map[string]any{"body": []byte("x")}, 400},
+		{"NUL in client id", "POST", base + "/messages", alice, map[string]any{"client_id": "a\x00b", "body": []byte("x")}, 400},
+		{"NUL in cursor", "GET", "/v1/conversations?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("1:\x00")), alice, nil, 400},
+		{"invalid UTF-8 in cursor", "GET", "/v1/conversations?cursor=" + base64.RawURLEncoding.EncodeToString([]byte("1:\xff\xfe")), alice, nil, 400},
 		{"bad after", "GET", base + "/messages?after=x", alice, nil, 400},
 		{"bad limit", "GET", "/v1/conversations?limit=-1", alice, nil, 400},
 		{"bad receipt kind", "POST", base + "/receipts", alice, map[string]any{"kind": "seen", "seq": 1}, 400},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -113,7 +114,11 @@ func (c *conn) readPump() {
 	c.startReading()
 	for {
 		_, r, err := c.ws.NextReader()
-		if err != nil || !c.readFrame(r) {
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		if !c.readFrame(r) {
 			return
 		}
 	}
@@ -147,8 +152,50 @@ func (c *conn) readFrame(r io.Reader) bool {
 	if buf.Cap() <= 4<<10 {
 		readBufs.Put(buf) // keep only small buffers around
 	}
-	// An error includes a frame over MaxWireFrame: gorilla has sent 1009.
+	if err != nil {
+		c.readFailed(err)
+	}
 	return err == nil && !c.isClosed()
+}
+
+// readFailed ends reading. A frame over MaxWireFrame, refused by gorilla
+// with 1009 at its header or in the middle of a fragmented message, is
+// drained first.
+func (c *conn) readFailed(err error) {
+	if errors.Is(err, websocket.ErrReadLimit) {
+		c.drainRefused()
+	}
+}
+
+// Bounds of drainRefused: how much of a refused frame is read, how long
+// in all, and how long the client may pause before it counts as done.
+const (
+	drainBytes = 8 * MaxWireFrame
+	drainWait  = 2 * time.Second
+	drainIdle  = 200 * time.Millisecond
+)
+
+// drainRefused reads and discards what the client still sends of a frame
+// refused with 1009, until it pauses. Hanging up with those bytes unread
+// makes the kernel reset the connection, and a client still writing the
+// frame (a Node ws client) is destroyed by the reset before it reads the
+// 1009 and reports 1006 instead.
+func (c *conn) drainRefused() {
+	nc := c.ws.NetConn()
+	end := time.Now().Add(drainWait)
+	buf := make([]byte, 32<<10)
+	for total := 0; total < drainBytes; {
+		deadline := time.Now().Add(drainIdle)
+		if deadline.After(end) {
+			deadline = end
+		}
+		nc.SetReadDeadline(deadline)
+		n, err := nc.Read(buf)
+		total += n
+		if err != nil {
+			return
+		}
+	}
 }
 
 // handleApart handles a frame on another goroutine (a runner) and waits

@@ -19,16 +19,14 @@ const (
 	FramePresenceSubscribe = "presence.subscribe"
 )
 
-// Server frame types (beyond the courier.Event types relayed as they are:
-// message, receipt, typing, presence, media.ready, media.failed, resync).
+// Server frame types that answer a client's frame. The frames the server
+// pushes unasked are the courier.Event types (event.go at the root).
 const (
-	FrameSent     = "sent"
-	FrameSynced   = "synced"
-	FramePong     = "pong"
-	FrameOK       = "ok"
-	FrameError    = "error"
-	FrameMessage  = "message"
-	FramePresence = "presence"
+	FrameSent   = "sent"
+	FrameSynced = "synced"
+	FramePong   = "pong"
+	FrameOK     = "ok"
+	FrameError  = "error"
 )
 
 // Frame limits. A frame carries at most a 64 KiB body, which base64 makes
@@ -107,8 +105,9 @@ type SentData struct {
 // SyncedData ends a sync: every conversation's cursor after it.
 type SyncedData struct {
 	Cursors map[string]int64 `json:"cursors"`
-	// More lists conversations cut at the limit: sync again.
-	More []string `json:"more,omitempty"`
+	// More lists conversations cut at the limit: sync again. Always
+	// present, [] when the sync is complete (docs/protocol.md).
+	More []string `json:"more"`
 }
 
 // TypingEvent is relayed to the other members' online devices.

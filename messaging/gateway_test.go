@@ -1,7 +1,9 @@
 package messaging_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -84,6 +86,7 @@ func TestGateway_BadFramesAnsweredAndSocketSurvives(t *testing.T) {
 		{"non-member receipt", `{"id":"m6","type":"receipt","data":{"conversation_id":"` + conv + `","kind":"read","seq":1}}`, "m6", courier.ENOTFOUND},
 		{"body over 64 KiB", `{"id":"m7","type":"send","data":{"conversation_id":"c","client_id":"x","body":"` + strings.Repeat("A", 87384+4) + `"}}`, "m7", courier.ETOOLARGE},
 		{"frame over limit", `{"id":"m8","type":"send","data":{"body":"` + strings.Repeat("A", 200<<10) + `"}}`, "m8", courier.ETOOLARGE},
+		{"NUL in client id", `{"id":"m10","type":"send","data":{"conversation_id":"` + conv + `","client_id":"a\u0000b","body":"aGk="}}`, "m10", courier.EINVALID},
 		{"bad receipt kind", `{"id":"m9","type":"receipt","data":{"conversation_id":"c","kind":"seen","seq":1}}`, "m9", courier.EINVALID},
 	} {
 		raw(tc.frame)
@@ -338,9 +341,14 @@ func TestGateway_SyncOfLateJoinerEndsAtHead(t *testing.T) {
 	cl := dial(t, n, carol.tokens[0])
 	for range 2 {
 		id := cl.send("sync", map[string]any{"cursors": map[string]int64{}})
-		got := decode[messaging.SyncedData](t, cl.next("synced", id))
+		f := cl.next("synced", id)
+		got := decode[messaging.SyncedData](t, f)
 		if got.Cursors[g.ID] != 3 || len(got.More) != 0 {
 			t.Fatalf("synced = %+v, want cursor 3 and nothing more", got)
+		}
+		// docs/protocol.md shows "more":[]: clients read the key as is.
+		if !bytes.Contains(f.Data, []byte(`"more":[]`)) {
+			t.Fatalf("synced data %s, want \"more\":[]", f.Data)
 		}
 	}
 	cl.none("message", 200*time.Millisecond)
@@ -428,4 +436,32 @@ func TestGateway_SendingSocketGetsSentNotItsOwnMessage(t *testing.T) {
 		t.Fatalf("phone got seq %d, want 6", got)
 	}
 	phone.none("message", 300*time.Millisecond)
+}
+
+// A frame over MaxWireFrame is answered with close 1009, and the client
+// gets to read it: the node reads and discards the rest of the frame
+// before hanging up. Closing with unread bytes resets the connection, and
+// a client still writing (a Node ws client) is destroyed by the reset
+// before it reads the close frame, and reports 1006.
+func TestGateway_FrameOverWireLimitClosesWith1009(t *testing.T) {
+	c := newCluster(t)
+	n := c.node()
+	alice := c.user("alice", 1)
+	for i := range 10 {
+		cl := dial(t, n, alice.tokens[0])
+		wrote := make(chan error, 1)
+		go func() {
+			wrote <- cl.ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("A"), 3*messaging.MaxWireFrame))
+		}()
+		for range cl.frames { // until the socket ends
+		}
+		if err := cl.err; !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Fatalf("try %d: %v, want close 1009", i, err)
+		}
+		// The client stops writing once it has answered the 1009 (close
+		// sent); a reset means the node hung up on unread bytes.
+		if err := <-wrote; err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+			t.Fatalf("try %d: writing the frame: %v", i, err)
+		}
+	}
 }

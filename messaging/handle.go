@@ -126,7 +126,7 @@ func (c *conn) handlePresence(f *Frame) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FramePresence, Data: ev})
+		c.reply(ServerFrame{Type: courier.EventPresence, Data: ev})
 	}
 	c.reply(ServerFrame{Type: FrameOK, ID: f.ID})
 }

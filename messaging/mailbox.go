@@ -14,7 +14,6 @@ import (
 const (
 	FrameMailboxSync = "mailbox.sync"
 	FrameMailboxAck  = "mailbox.ack"
-	FrameMailbox     = courier.EventMailbox
 )
 
 // MailboxSyncData asks for waiting payloads with id > After.
@@ -84,7 +83,7 @@ func (c *conn) handleMailbox(f *Frame) {
 		return
 	}
 	for _, it := range items {
-		c.reply(ServerFrame{Type: FrameMailbox, Data: it})
+		c.reply(ServerFrame{Type: courier.EventMailbox, Data: it})
 	}
 	c.reply(ServerFrame{Type: FrameOK, ID: f.ID, Data: map[string]bool{"more": len(items) == d.Limit}})
 }

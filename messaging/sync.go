@@ -43,7 +43,7 @@ func (c *conn) runSync(req *syncRequest) error {
 	if c.sent == nil {
 		c.sent = make(map[string]int64, len(heads))
 	}
-	done := SyncedData{Cursors: make(map[string]int64, len(heads))}
+	done := SyncedData{Cursors: make(map[string]int64, len(heads)), More: []string{}}
 	for _, h := range heads {
 		last := max(req.cursors[h.ConversationID], 0)
 		for n := 0; last < h.LastSeq && n < limit; {
@@ -171,7 +171,7 @@ func (c *conn) catchUp(conv string) {
 }
 
 func (c *conn) writeMessage(m *courier.Message) error {
-	b, err := json.Marshal(ServerFrame{Type: FrameMessage, Data: m})
+	b, err := json.Marshal(ServerFrame{Type: courier.EventMessage, Data: m})
 	if err != nil {
 		return err
 	}

@@ -38,7 +38,10 @@ func parseListCursor(s string) (*listCursor, error) {
 	}
 	micros, id, ok := strings.Cut(string(raw), ":")
 	us, err := strconv.ParseInt(micros, 10, 64)
-	if !ok || err != nil || id == "" {
+	// The id reaches a text parameter, which holds no NUL or invalid
+	// UTF-8: anything but an ID's shape is a malformed cursor, not a
+	// failed query.
+	if !ok || err != nil || !validID(id) {
 		return nil, bad
 	}
 	return &listCursor{activity: time.UnixMicro(us), id: id}, nil

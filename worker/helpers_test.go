@@ -20,8 +20,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/inmem"
 	"github.com/courier-chat/courier/internal/testenv"
-	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/s3"
 )
@@ -64,13 +64,13 @@ func newMediaEnv(t *testing.T, cfg MediaConfig) *mediaEnv {
 		t.Fatal(err)
 	}
 	e.owner = user.ID
-	bus := messaging.NewMemoryBus()
+	bus := inmem.NewEventBus()
 	bus.Handle(func(_ string, ev courier.Event) {
 		e.mu.Lock()
 		e.events = append(e.events, ev)
 		e.mu.Unlock()
 	})
-	if err := bus.Subscribe(context.Background(), messaging.UserTopic(e.owner)); err != nil {
+	if err := bus.Subscribe(context.Background(), courier.UserTopic(e.owner)); err != nil {
 		t.Fatal(err)
 	}
 	cfg.TempDir = t.TempDir()

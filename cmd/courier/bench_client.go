@@ -16,6 +16,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/messaging"
 )
 
@@ -140,7 +141,7 @@ func (d *wsDevice) read() {
 			json.Unmarshal(f.Data, &e)
 			d.errFrames.Add(1)
 			d.ack(benchAck{code: e.Code})
-		case messaging.FrameMessage:
+		case courier.EventMessage:
 			now := time.Now()
 			m.Body = m.Body[:0]
 			if json.Unmarshal(f.Data, &m) != nil || len(m.Body) < 8 {

@@ -139,7 +139,7 @@ func redisFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d time.
 		}
 	}
 	// The payload is as large as Courier's message event for this body.
-	sample, _ := json.Marshal(courier.Event{Type: "message", Data: benchMustJSON(courier.Message{
+	sample, _ := json.Marshal(courier.Event{Type: courier.EventMessage, Data: benchMustJSON(courier.Message{
 		ConversationID: courier.NewID(), Seq: 1, SenderID: courier.NewID(), SenderDeviceID: courier.NewID(),
 		ClientID: courier.NewID(), Body: make([]byte, f.bodySize), CreatedAt: time.Now()})})
 	var w benchWindow
