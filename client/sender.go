@@ -194,7 +194,14 @@ func (c *Client) sendOne(conn *Conn, it OutboxItem) {
 		if err := c.recipientsChanged(c.ctx, it.ConversationID, courier.ErrorDevices(err)); err != nil {
 			c.warn("client: recipients changed", "err", err)
 		}
-		c.delay(it.ConversationID, time.Millisecond)
+		// Again at once the first times (a conversation's first send
+		// learns its recipients so); then backing off, should a device
+		// the server names have no keys to fetch.
+		wait := time.Millisecond
+		if it.Attempts >= 2 {
+			wait = c.backoff(it.Attempts)
+		}
+		c.delay(it.ConversationID, wait)
 	case errors.As(err, &ce), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// No answer: the reconnect (or a later try) sends it again.
 		c.delay(it.ConversationID, c.cfg.MinBackoff)
