@@ -81,8 +81,8 @@ func storageOrQueue(p string) bool {
 // depend on (directly or through others).
 func TestArchitecture(t *testing.T) {
 	g := loadGraph(t)
-	adapters := []string{"postgres", "redis", "s3", "upload/redislock"}
-	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/teststack", "internal/faultnet"}
+	adapters := []string{"postgres", "redis", "s3", "upload/redislock", "inmem"}
+	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/bustest", "internal/teststack", "internal/faultnet"}
 	rules := []struct {
 		name   string
 		pkgs   []string
@@ -91,10 +91,10 @@ func TestArchitecture(t *testing.T) {
 	}{
 		{"the root package imports only the standard library", []string{""}, false,
 			func(d string) bool { return !g.standard[d] && d != "C" }}, // "C": cgo inside the standard library
-		{"an adapter imports no other adapter, no cmd, and of the module only the root, internal/batch and the part whose interface it implements",
+		{"an adapter imports of the module only the root and internal/batch: the interfaces it implements live at the root",
 			adapters, true, func(d string) bool {
 				rel, ok := local(d)
-				return ok && rel != "" && rel != "internal/batch" && rel != "messaging" // redis implements messaging.Bus and Presence
+				return ok && rel != "" && rel != "internal/batch"
 			}},
 		{"pure media code knows nothing of queues or storage", []string{"thumbnails", "transcode"}, false,
 			func(d string) bool {
@@ -105,6 +105,17 @@ func TestArchitecture(t *testing.T) {
 			func(d string) bool {
 				rel, ok := local(d)
 				return storageOrQueue(d) || strings.HasPrefix(d, "github.com/prometheus/") || (ok && rel != "")
+			}},
+		{"upload stands on interfaces: no worker, queue, database or Redis client, image decoder", []string{"upload"}, false,
+			func(d string) bool {
+				rel, ok := local(d)
+				for _, bad := range []string{"github.com/hibiken/asynq", "github.com/jackc/pgx", "github.com/redis/go-redis",
+					"github.com/disintegration/imaging", "github.com/gen2brain/heic"} {
+					if strings.HasPrefix(d, bad) {
+						return true
+					}
+				}
+				return ok && slices.Contains([]string{"worker", "postgres", "redis", "upload/redislock", "thumbnails", "transcode", "messaging"}, rel)
 			}},
 		{"only tests and test support use test support", nil, true,
 			func(d string) bool {

@@ -34,7 +34,10 @@ type Conversation struct {
 	Name      string           `json:"name,omitempty"`
 	LastSeq   int64            `json:"last_seq"`
 	CreatedAt time.Time        `json:"created_at"`
-	Members   []Member         `json:"members,omitempty"`
+	// Encrypted conversations carry end-to-end encrypted envelopes only
+	// (docs/e2e.md); set at creation, never changed.
+	Encrypted bool     `json:"encrypted,omitempty"`
+	Members   []Member `json:"members,omitempty"`
 }
 
 // ConversationView is a conversation as one member sees it in their list.
@@ -44,6 +47,18 @@ type ConversationView struct {
 	DeliveredSeq int64        `json:"delivered_seq"`
 	UnreadCount  int64        `json:"unread_count"`
 	LastMessage  *MessageMeta `json:"last_message,omitempty"`
+}
+
+// NewConversation is what a user asks to create (the body of POST
+// /v1/conversations).
+type NewConversation struct {
+	Kind    ConversationKind `json:"kind"`
+	UserID  string           `json:"user_id,omitempty"` // direct: the other user
+	Name    string           `json:"name,omitempty"`    // group
+	Members []string         `json:"members,omitempty"` // group, besides the creator
+	// Encrypted makes an end-to-end encrypted conversation. The direct
+	// conversation of a pair exists once plain and once encrypted.
+	Encrypted bool `json:"encrypted,omitempty"`
 }
 
 // Member is one user's membership with their receipt watermarks, which
@@ -60,6 +75,9 @@ type Member struct {
 // takes the acting user and checks they may act: non-members get ENOTFOUND,
 // members who are not admins get EFORBIDDEN for admin actions.
 type ConversationService interface {
+	// Create creates a conversation as nc asks: CreateDirect or
+	// CreateGroup, either of them end-to-end encrypted.
+	Create(ctx context.Context, userID string, nc NewConversation) (*Conversation, error)
 	// CreateDirect returns the one direct conversation between the two
 	// users, creating it the first time.
 	CreateDirect(ctx context.Context, userID, otherUserID string) (*Conversation, error)

@@ -41,6 +41,9 @@ type Error struct {
 	// down ("database", "storage", "event bus"): logs and metrics group
 	// outages by it.
 	Dependency string
+	// Devices, on the ECONFLICT refusing an encrypted send, lists the
+	// recipient devices missing and extra; clients see it.
+	Devices *DeviceMismatch
 }
 
 func (e *Error) Error() string {
@@ -91,6 +94,15 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// ErrorDevices returns the device mismatch err carries, or nil.
+func ErrorDevices(err error) *DeviceMismatch {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Devices
+	}
+	return nil
 }
 
 // ErrorRetryAfter returns how long err tells the client to wait, or 0.

@@ -23,3 +23,31 @@ func TestEventAppendJSON(t *testing.T) {
 		}
 	}
 }
+
+// Repeats tells the bus handing one event on again from a new event, by
+// the identity of Data: equal bytes elsewhere, or the same Data under
+// another type or origin, are not repeats.
+func TestEventRepeats(t *testing.T) {
+	data := json.RawMessage(`{"seq":1}`)
+	e := Event{Type: EventMessage, Origin: "n.1", Data: data}
+	for _, tc := range []struct {
+		name string
+		prev Event
+		want bool
+	}{
+		{"handed on again", e, true},
+		{"same slice, another variable", Event{Type: EventMessage, Origin: "n.1", Data: data[:len(data):len(data)]}, true},
+		{"equal bytes, another slice", Event{Type: EventMessage, Origin: "n.1", Data: json.RawMessage(`{"seq":1}`)}, false},
+		{"same slice, another origin", Event{Type: EventMessage, Origin: "n.2", Data: data}, false},
+		{"same slice, another type", Event{Type: EventReceipt, Origin: "n.1", Data: data}, false},
+		{"a prefix of the slice", Event{Type: EventMessage, Origin: "n.1", Data: data[:4]}, false},
+		{"no data", Event{Type: EventMessage, Origin: "n.1"}, false},
+	} {
+		if got := e.Repeats(tc.prev); got != tc.want {
+			t.Errorf("%s: Repeats = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	if (Event{Type: EventResync}).Repeats(Event{Type: EventResync}) {
+		t.Error("events without data are never repeats: nothing identifies them")
+	}
+}

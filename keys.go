@@ -171,18 +171,6 @@ const (
 	LowPrekeyThreshold = 20
 )
 
-// Key directory events.
-const (
-	// EventKeysLow {kem, one_time, last_resort_used} tells a device to
-	// upload one-time prekeys: its stock fell under LowPrekeyThreshold, or
-	// its last-resort key was handed out.
-	EventKeysLow = "keys.low"
-	// EventDevicesChanged {user_id} tells members of a user's
-	// conversations that the user's set of devices (and so of identity
-	// keys) changed: re-fetch keys and check safety numbers.
-	EventDevicesChanged = "devices.changed"
-)
-
 // KeyUpload is what a device uploads: its identity key (set once for the
 // device's life; a new identity is a new device) and prekeys. Replace
 // drops the device's one-time stock of the KEMs in Prekeys first, to

@@ -32,10 +32,6 @@ const (
 	MailboxExpiry     = 30 * 24 * time.Hour
 )
 
-// EventMailbox carries a MailboxItem live to its device's sockets (and to
-// no other socket of the user).
-const EventMailbox = "mailbox"
-
 // MailboxStore keeps device mailboxes.
 type MailboxStore interface {
 	// PutMailbox stores payloads from a device, all or none. A recipient

@@ -2,6 +2,7 @@ package courier
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,6 +36,35 @@ type SendRequest struct {
 	ClientID       string // unique per sending device; resends reuse it
 	Body           []byte
 	Attachments    []string // blob IDs the sender owns or may already read
+	// Devices, in an encrypted conversation, are the recipient devices
+	// the sender encrypted for: every live device with an identity key of
+	// every member, the sending device left out. Any other set is refused
+	// with a *DeviceMismatch. Empty in plain conversations.
+	Devices []string
+}
+
+// MaxSendDevices bounds the recipient devices one send names: a full
+// group with a few devices per member.
+const MaxSendDevices = 8 * MaxGroupMembers
+
+// DeviceMismatch refuses an encrypted send whose recipient devices are not
+// the conversation's (ECONFLICT, HTTP 409): Missing are devices it must
+// also encrypt for, Extra devices that are no longer recipients. The
+// client fetches keys for the missing ones, starts a new chain and sends
+// again (docs/e2e.md, "Sending").
+type DeviceMismatch struct {
+	Missing []string `json:"missing_devices,omitempty"`
+	Extra   []string `json:"extra_devices,omitempty"`
+}
+
+func (d *DeviceMismatch) Error() string {
+	return fmt.Sprintf("recipient devices differ: %d missing, %d extra", len(d.Missing), len(d.Extra))
+}
+
+// Err wraps d as the ECONFLICT error the edges answer with.
+func (d *DeviceMismatch) Err() *Error {
+	return &Error{Code: ECONFLICT, Message: "recipient devices differ from the conversation's; fetch keys and encrypt again",
+		Devices: d}
 }
 
 // MaxClientIDLen bounds a client message ID.
@@ -56,6 +86,8 @@ func (r *SendRequest) Validate() error {
 		return Errorf(EINVALID, "client_id must be UTF-8 text without NUL")
 	case len(r.Body) == 0 && len(r.Attachments) == 0:
 		return Errorf(EINVALID, "a message needs a body or attachments")
+	case len(r.Devices) > MaxSendDevices:
+		return Errorf(ETOOLARGE, "at most %d recipient devices", MaxSendDevices)
 	}
 	return nil
 }

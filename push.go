@@ -200,13 +200,21 @@ type PushContent struct {
 	// read, its body cut to at most MaxPushTextExcerpt+4 bytes; nil when
 	// there is none (read on another device, or the user left).
 	Message *Message
-	// Envelope is the device's own envelope of Message in an encrypted
-	// conversation, from its mailbox; nil when there is none to carry.
+	// Envelope is the device's envelope of Message in an encrypted
+	// conversation: the message body, one envelope for every recipient
+	// device (docs/e2e.md); nil when it is over MaxPushEnvelope. Message
+	// then has no Body.
 	Envelope   []byte
 	SenderName string
 	// AttachmentType is the content type of Message's first attachment.
 	AttachmentType string
 }
+
+// MaxPushEnvelope is the largest envelope of an encrypted conversation a
+// push carries: base64 in the sealed JSON preview, after an X-Wing
+// encapsulation, a bigger one never fits the provider's 4 KB. Bigger
+// ones are fetched by the extension.
+const MaxPushEnvelope = 1024
 
 // PushSealedKey is the custom key under which both providers carry the
 // sealed preview, base64 (APNs: beside "aps"; FCM: in "data").

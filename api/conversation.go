@@ -33,12 +33,7 @@ type messagingHandlers struct {
 }
 
 // CreateConversationRequest is the body of POST /v1/conversations.
-type CreateConversationRequest struct {
-	Kind    courier.ConversationKind `json:"kind"`
-	UserID  string                   `json:"user_id,omitempty"` // direct: the other user
-	Name    string                   `json:"name,omitempty"`    // group
-	Members []string                 `json:"members,omitempty"` // group, besides the creator
-}
+type CreateConversationRequest = courier.NewConversation
 
 // create answers 201 for a new group and 200 for a direct conversation,
 // which is created the first time and returned as is after that.
@@ -49,21 +44,14 @@ func (h *messagingHandlers) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	me := courier.DeviceFromContext(r.Context())
-	var c *courier.Conversation
-	var err error
-	status := http.StatusOK
-	switch req.Kind {
-	case courier.ConversationDirect:
-		c, err = h.convs.CreateDirect(r.Context(), me.UserID, req.UserID)
-	case courier.ConversationGroup:
-		c, err = h.convs.CreateGroup(r.Context(), me.UserID, req.Name, req.Members)
-		status = http.StatusCreated
-	default:
-		err = courier.Errorf(courier.EINVALID, `kind must be "direct" or "group"`)
-	}
+	c, err := h.convs.Create(r.Context(), me.UserID, req)
 	if err != nil {
 		Error(w, r, err)
 		return
+	}
+	status := http.StatusOK
+	if req.Kind == courier.ConversationGroup {
+		status = http.StatusCreated
 	}
 	JSON(w, status, c)
 }

@@ -13,6 +13,8 @@ type SendMessageRequest struct {
 	ClientID    string   `json:"client_id"`
 	Body        []byte   `json:"body"`
 	Attachments []string `json:"attachments,omitempty"`
+	// Devices: the recipient devices of an encrypted message.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // SentMessage answers a send: 201 when stored now, 200 with the original
@@ -32,7 +34,7 @@ func (h *messagingHandlers) send(w http.ResponseWriter, r *http.Request) {
 	}
 	me := courier.DeviceFromContext(r.Context())
 	m, created, err := h.msgs.Send(r.Context(), me, courier.SendRequest{ConversationID: r.PathValue("id"),
-		ClientID: req.ClientID, Body: req.Body, Attachments: req.Attachments})
+		ClientID: req.ClientID, Body: req.Body, Attachments: req.Attachments, Devices: req.Devices})
 	if err != nil {
 		Error(w, r, err)
 		return

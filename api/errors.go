@@ -17,6 +17,8 @@ type ErrorBody struct {
 	Error struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
+		// The recipient devices of a refused encrypted send.
+		*courier.DeviceMismatch
 	} `json:"error"`
 }
 
@@ -35,6 +37,7 @@ func Error(w http.ResponseWriter, r *http.Request, err error) {
 	var body ErrorBody
 	body.Error.Code = code
 	body.Error.Message = courier.ErrorMessage(err)
+	body.Error.DeviceMismatch = courier.ErrorDevices(err)
 	JSON(w, Status(err), body)
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/api"
 	"github.com/courier-chat/courier/client/e2e"
+	"github.com/courier-chat/courier/inmem"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
@@ -39,7 +40,7 @@ func newKeyServer(t *testing.T, users int, limits api.KeyLimits) *keyServer {
 	s.MountMessaging(postgres.NewConversationService(db.Pool, postgres.ConversationConfig{}), msgs)
 	s.MountKeys(postgres.NewKeyStore(db.Pool), limits)
 	s.MountMailbox(postgres.NewMailboxStore(db.Pool))
-	bus := messaging.NewMemoryBus()
+	bus := inmem.NewEventBus()
 	s.SetEventPublisher(bus)
 	k := &keyServer{messagingServer: &messagingServer{srv: httptest.NewServer(s.Handler())}, events: map[string][]courier.Event{}}
 	t.Cleanup(k.srv.Close)
@@ -54,7 +55,7 @@ func newKeyServer(t *testing.T, users int, limits api.KeyLimits) *keyServer {
 			t.Fatal(err)
 		}
 		k.users = append(k.users, messagingUser{id: u.ID, token: token})
-		bus.Subscribe(context.Background(), messaging.UserTopic(u.ID))
+		bus.Subscribe(context.Background(), courier.UserTopic(u.ID))
 	}
 	return k
 }

@@ -172,20 +172,10 @@ func (c *Conn) keepalive(every time.Duration) {
 		case <-c.done:
 			return
 		case <-t.C:
-			c.Send(FramePing, "", nil)
+			c.Send(courier.FramePing, "", nil)
 		}
 	}
 }
-
-// Client frame types (docs/protocol.md).
-const (
-	FrameSend              = "send"
-	FrameSync              = "sync"
-	FrameReceipt           = "receipt"
-	FrameTyping            = "typing"
-	FramePing              = "ping"
-	FramePresenceSubscribe = "presence.subscribe"
-)
 
 // Send writes one frame without waiting for its answer.
 func (c *Conn) Send(typ, id string, data any) error {
@@ -223,7 +213,7 @@ func (c *Conn) Request(ctx context.Context, typ string, data any) (Frame, error)
 	}
 	select {
 	case f := <-w:
-		if f.Type == "error" {
+		if f.Type == courier.FrameError {
 			return f, frameError(f)
 		}
 		return f, nil
@@ -240,12 +230,14 @@ func frameError(f Frame) error {
 		Code         string `json:"code"`
 		Message      string `json:"message"`
 		RetryAfterMS int64  `json:"retry_after_ms"`
+		*courier.DeviceMismatch
 	}
 	f.Decode(&d)
 	if d.Code == "" {
 		d.Code = courier.EINTERNAL
 	}
-	return &courier.Error{Code: d.Code, Message: d.Message, RetryAfter: time.Duration(d.RetryAfterMS) * time.Millisecond}
+	return &courier.Error{Code: d.Code, Message: d.Message, RetryAfter: time.Duration(d.RetryAfterMS) * time.Millisecond,
+		Devices: d.DeviceMismatch}
 }
 
 // Done is closed when the connection has ended.

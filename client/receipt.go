@@ -131,7 +131,7 @@ func (b *receiptBatcher) flush() {
 func (c *Client) sendReceipt(conn *Conn, conv string, kind courier.ReceiptKind, seq int64) error {
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
-	f, err := conn.Request(ctx, FrameReceipt, map[string]any{"conversation_id": conv, "kind": kind, "seq": seq})
+	f, err := conn.Request(ctx, courier.FrameReceipt, map[string]any{"conversation_id": conv, "kind": kind, "seq": seq})
 	if err != nil {
 		return err
 	}

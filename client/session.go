@@ -23,6 +23,17 @@ func (c *Client) session(conn *Conn) error {
 		c.mu.Unlock()
 	}()
 	c.setState(Syncing, nil)
+	if c.cfg.Encryption {
+		// Keys first (a device without them gets no sender keys), then
+		// the sender keys waiting, then the messages they open.
+		if err := c.ensureKeys(c.ctx); err != nil {
+			c.warn("client: upload keys", "err", err)
+		}
+		if err := c.mailboxSync(conn); err != nil {
+			conn.Close()
+			return err
+		}
+	}
 	if err := c.sync(conn); err != nil {
 		conn.Close()
 		return err
@@ -61,7 +72,7 @@ func (c *Client) sync(conn *Conn) error {
 			return err
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
-		f, err := conn.Request(ctx, FrameSync, map[string]any{"cursors": cursors})
+		f, err := conn.Request(ctx, courier.FrameSync, map[string]any{"cursors": cursors})
 		cancel()
 		if courier.ErrorCode(err) == courier.ERATELIMIT {
 			if !c.sleep(courier.ErrorRetryAfter(err), conn) {
@@ -129,17 +140,17 @@ func (c *Client) catchUp(conn *Conn) {
 // request. It runs on the connection's reader goroutine, in arrival order.
 func (c *Client) handleFrame(f Frame) {
 	switch f.Type {
-	case "message":
+	case courier.EventMessage:
 		var m courier.Message
 		if f.Decode(&m) == nil {
 			c.storeMessage(&m)
 		}
-	case "receipt":
+	case courier.EventReceipt:
 		var r courier.Receipt
 		if f.Decode(&r) == nil {
 			c.applyReceipt(r)
 		}
-	case "typing":
+	case courier.EventTyping:
 		var t struct {
 			ConversationID string `json:"conversation_id"`
 			UserID         string `json:"user_id"`
@@ -150,7 +161,7 @@ func (c *Client) handleFrame(f Frame) {
 			c.events.emit(TypingEvent{ConversationID: t.ConversationID, UserID: t.UserID, Typing: t.State == "start",
 				Expires: time.Now().Add(time.Duration(t.ExpiresInMS) * time.Millisecond)})
 		}
-	case "presence":
+	case courier.EventPresence:
 		var p struct {
 			UserID   string     `json:"user_id"`
 			Online   bool       `json:"online"`
@@ -171,8 +182,20 @@ func (c *Client) handleFrame(f Frame) {
 		}
 		f.Decode(&d)
 		c.events.emit(DeviceRevokedEvent{DeviceID: d.DeviceID})
-	case "resync":
+	case courier.EventResync:
 		c.requestSync()
+	case courier.EventMailbox:
+		if c.cfg.Encryption {
+			c.handleMailbox(f)
+		}
+	case courier.EventKeysLow:
+		var d struct {
+			DeviceID string      `json:"device_id"`
+			KEM      courier.KEM `json:"kem"`
+		}
+		if c.cfg.Encryption && f.Decode(&d) == nil && d.DeviceID == c.acct.DeviceID && d.KEM == courier.KEMXWing {
+			go c.replenish()
+		}
 	}
 }
 
@@ -185,9 +208,26 @@ func (c *Client) storeMessage(m *courier.Message) {
 	var isNew bool
 	var cursor int64
 	var known bool
-	err := c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
-		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, m); err != nil {
+	enc, err := c.encrypted(c.ctx, m.ConversationID)
+	if err != nil {
+		// Whether to decrypt is unknown: leave it to the next sync.
+		c.warn("client: store message", "conversation_id", m.ConversationID, "err", err)
+		return
+	}
+	err = c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
+		stored, waiting := m, []byte(nil)
+		if enc {
+			if stored, waiting, err = c.decryptIn(c.ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, stored); err != nil {
 			return err
+		}
+		if isNew && enc && stored.Body == nil && m.SenderDeviceID != c.acct.DeviceID {
+			if err := lock(c.ctx, tx, id, m, waiting); err != nil {
+				return err
+			}
 		}
 		return tx.QueryRowContext(c.ctx, `SELECT cursor, known FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor, &known)
 	})
@@ -260,6 +300,6 @@ func (c *Client) WatchPresence(ctx context.Context, conversationIDs []string) er
 	if conn == nil {
 		return courier.Errorf(courier.EUNAVAILABLE, "offline")
 	}
-	_, err := conn.Request(ctx, FramePresenceSubscribe, map[string]any{"conversation_ids": conversationIDs})
+	_, err := conn.Request(ctx, courier.FramePresenceSubscribe, map[string]any{"conversation_ids": conversationIDs})
 	return err
 }

@@ -3,6 +3,8 @@ package client
 import (
 	"sync"
 	"time"
+
+	"github.com/courier-chat/courier"
 )
 
 // Typing debounce (docs/client.md): a `start` goes out once the user has
@@ -118,6 +120,6 @@ func (t *typingState) stop() {
 // start that arrives late is wrong, not late).
 func (c *Client) sendTyping(conv, state string) {
 	if conn := c.currentConn(); conn != nil {
-		conn.Send(FrameTyping, "t", map[string]string{"conversation_id": conv, "state": state})
+		conn.Send(courier.FrameTyping, "t", map[string]string{"conversation_id": conv, "state": state})
 	}
 }

@@ -28,12 +28,18 @@ const killMessages = 200
 func killBody(i int) (string, bool) { return fmt.Sprintf("msg-%03d", i), i%10 == 3 }
 
 // killFile is the file message i attaches: 300 KiB, distinct per message.
-func killFile(dir string, i int) string {
+// It is written under a temporary name and renamed, so a kill while it is
+// being written never leaves a short file that a later run would send.
+func killFile(dir string, i int) (string, error) {
 	p := filepath.Join(dir, fmt.Sprintf("file-%03d.bin", i))
-	if _, err := os.Stat(p); err != nil {
-		os.WriteFile(p, bytes.Repeat([]byte{byte(i)}, 300<<10), 0o600)
+	if _, err := os.Stat(p); err == nil {
+		return p, nil
 	}
-	return p
+	tmp := p + ".tmp"
+	if err := os.WriteFile(tmp, bytes.Repeat([]byte{byte(i)}, 300<<10), 0o600); err != nil {
+		return "", err
+	}
+	return p, os.Rename(tmp, p)
 }
 
 // killChild sends whatever of the plan the store does not hold yet (each
@@ -46,27 +52,51 @@ func killChild(dir string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	acct, _ := st.Account(ctx)
-	// Each run connects to the node the parent chose.
-	acct.URL = os.Getenv(killChildEnv + "_URL")
-	st.SaveAccount(ctx, acct)
+	acct, err := st.Account(ctx)
+	if err == nil {
+		// Each run connects to the node the parent chose.
+		acct.URL = os.Getenv(killChildEnv + "_URL")
+		err = st.SaveAccount(ctx, acct)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	conv := os.Getenv(killChildEnv + "_CONV")
 	c, err := client.New(client.Config{Store: st, UploadChunk: 64 << 10, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
+	// A message refused for good would hold the outbox for ever: say
+	// which and why, rather than leave the parent to time out.
+	failed := make(chan string, 1)
 	go func() {
-		for range c.Events() {
+		for e := range c.Events() {
+			if e, ok := e.(client.StateEvent); ok && e.State == client.MessageFailed {
+				select {
+				case failed <- fmt.Sprintf("message %d failed: %s", e.MessageID, e.Error):
+				default:
+				}
+			}
 		}
 	}()
 	c.Start()
-	held, _ := st.Messages(ctx, acct.UserID, conv, 0, 10*killMessages)
+	held, err := st.Messages(ctx, acct.UserID, conv, 0, 10*killMessages)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
 	for i := len(held); i < killMessages; i++ {
 		body, withFile := killBody(i)
 		var files []client.Attachment
 		if withFile {
-			files = append(files, client.Attachment{Path: killFile(dir, i), E2E: true})
+			p, err := killFile(dir, i)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+			files = append(files, client.Attachment{Path: p, E2E: true})
 		}
 		if _, err := c.Send(ctx, conv, []byte(body), files...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -78,7 +108,12 @@ func killChild(dir string) int {
 		if n, _ := st.Outbox().Len(ctx); n == 0 {
 			return 0
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case reason := <-failed:
+			fmt.Fprintln(os.Stderr, reason)
+			return 3
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 

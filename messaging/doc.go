@@ -7,7 +7,7 @@
 //
 // Durable state lives behind courier.MessageStore and
 // courier.ConversationService (postgres/); events between API nodes travel
-// on a Bus (redis.EventBus in production, MemoryBus in tests), one topic per
-// user, with membership resolved when publishing (never per-conversation
-// subscriptions).
+// on a courier.EventBus (redis.EventBus; inmem.EventBus inside one
+// process), one topic per user, with membership resolved when publishing
+// (never per-conversation subscriptions).
 package messaging

@@ -9,28 +9,6 @@ import (
 	"github.com/courier-chat/courier"
 )
 
-// Client frame types.
-const (
-	FrameSend              = "send"
-	FrameSync              = "sync"
-	FrameReceipt           = "receipt"
-	FrameTyping            = "typing"
-	FramePing              = "ping"
-	FramePresenceSubscribe = "presence.subscribe"
-)
-
-// Server frame types (beyond the courier.Event types relayed as they are:
-// message, receipt, typing, presence, media.ready, media.failed, resync).
-const (
-	FrameSent     = "sent"
-	FrameSynced   = "synced"
-	FramePong     = "pong"
-	FrameOK       = "ok"
-	FrameError    = "error"
-	FrameMessage  = "message"
-	FramePresence = "presence"
-)
-
 // Frame limits. A frame carries at most a 64 KiB body, which base64 makes
 // 87,384 bytes, plus up to 32 attachment IDs and the envelope: MaxFrame
 // leaves room for all of it. Frames over MaxFrame but under MaxWireFrame
@@ -63,6 +41,8 @@ type SendData struct {
 	ClientID       string   `json:"client_id"`
 	Body           []byte   `json:"body"`
 	Attachments    []string `json:"attachments,omitempty"`
+	// Devices: the recipient devices of an encrypted message.
+	Devices []string `json:"devices,omitempty"`
 }
 
 // SyncData carries the device's cursors: conversation ID → the highest seq
@@ -130,6 +110,8 @@ type ErrorData struct {
 	Code         string `json:"code"`
 	Message      string `json:"message"`
 	RetryAfterMS int64  `json:"retry_after_ms,omitempty"`
+	// The recipient devices of a refused encrypted send.
+	*courier.DeviceMismatch
 }
 
 // DecodeFrame parses a client frame's envelope. Errors are EINVALID or
@@ -195,7 +177,7 @@ func peekID(b []byte) string {
 
 // errorFrame turns err into an error frame answering request id.
 func errorFrame(id string, err error) ServerFrame {
-	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err)}
+	d := ErrorData{Code: courier.ErrorCode(err), Message: courier.ErrorMessage(err), DeviceMismatch: courier.ErrorDevices(err)}
 	var e *courier.Error
 	if errors.As(err, &e) && e.RetryAfter > 0 {
 		d.RetryAfterMS = e.RetryAfter.Milliseconds()
@@ -203,5 +185,5 @@ func errorFrame(id string, err error) ServerFrame {
 			d.RetryAfterMS = 1
 		}
 	}
-	return ServerFrame{Type: FrameError, ID: id, Data: d}
+	return ServerFrame{Type: courier.FrameError, ID: id, Data: d}
 }

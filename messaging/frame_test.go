@@ -82,9 +82,9 @@ func FuzzDecodeFrame(f *testing.F) {
 // over the data.
 func TestEventFrame(t *testing.T) {
 	for _, e := range []courier.Event{
-		{Type: FrameMessage, Data: json.RawMessage(`{"conversation_id":"c1","seq":7,"body":"aGk="}`)},
-		{Type: FrameTyping, Data: json.RawMessage(`{"state":"start"}`)},
-		{Type: EventResync},
+		{Type: courier.EventMessage, Data: json.RawMessage(`{"conversation_id":"c1","seq":7,"body":"aGk="}`)},
+		{Type: courier.FrameTyping, Data: json.RawMessage(`{"state":"start"}`)},
+		{Type: courier.EventResync},
 		{Type: `odd"type`, Data: json.RawMessage(`[1,2]`)},
 	} {
 		want, err := json.Marshal(e)

@@ -87,7 +87,7 @@ type Gateway struct {
 }
 
 // NewGateway returns a gateway over svc that receives events from bus.
-func NewGateway(cfg GatewayConfig, svc *Service, bus Bus, presence Presence, logger *slog.Logger) *Gateway {
+func NewGateway(cfg GatewayConfig, svc *Service, bus courier.EventBus, presence courier.Presence, logger *slog.Logger) *Gateway {
 	if cfg.SendQueue == 0 {
 		cfg.SendQueue = 256
 	}

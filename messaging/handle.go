@@ -16,9 +16,9 @@ func (c *conn) handle(b []byte) {
 		return
 	}
 	switch f.Type {
-	case FrameSend:
+	case courier.FrameSend:
 		c.handleSend(f)
-	case FrameSync:
+	case courier.FrameSync:
 		if err := c.gw.svc.AllowSync(c.dev.ID); err != nil {
 			c.fail(f.ID, err)
 			return
@@ -31,7 +31,7 @@ func (c *conn) handle(b []byte) {
 			}
 		}
 		c.enqueue(&outItem{sync: &syncRequest{id: f.ID, cursors: d.Cursors, limit: d.Limit}})
-	case FrameReceipt:
+	case courier.FrameReceipt:
 		var d ReceiptData
 		if err := f.DecodeData(&d); err != nil {
 			c.fail(f.ID, err)
@@ -48,8 +48,8 @@ func (c *conn) handle(b []byte) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FrameOK, ID: f.ID, Data: r})
-	case FrameTyping:
+		c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID, Data: r})
+	case courier.FrameTyping:
 		var d TypingData
 		if err := f.DecodeData(&d); err != nil {
 			c.fail(f.ID, err)
@@ -61,12 +61,12 @@ func (c *conn) handle(b []byte) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FrameOK, ID: f.ID})
-	case FramePing:
-		c.reply(ServerFrame{Type: FramePong, ID: f.ID})
-	case FramePresenceSubscribe:
+		c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID})
+	case courier.FramePing:
+		c.reply(ServerFrame{Type: courier.FramePong, ID: f.ID})
+	case courier.FramePresenceSubscribe:
 		c.handlePresence(f)
-	case FrameMailboxSync, FrameMailboxAck:
+	case courier.FrameMailboxSync, courier.FrameMailboxAck:
 		c.handleMailbox(f)
 	default:
 		c.fail(f.ID, courier.Errorf(courier.EINVALID, "unknown frame type %q", f.Type))
@@ -83,7 +83,7 @@ func (c *conn) handleSend(f *Frame) {
 	ctx, cancel := c.ctx()
 	defer cancel()
 	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
-		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments,
+		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments, Devices: d.Devices,
 	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)
@@ -91,7 +91,7 @@ func (c *conn) handleSend(f *Frame) {
 	}
 	// `sent` is this socket's copy of the message: it is not sent the
 	// message frame too, and the writer counts the seq as delivered here.
-	c.replyItem(ServerFrame{Type: FrameSent, ID: f.ID, Data: SentData{
+	c.replyItem(ServerFrame{Type: courier.FrameSent, ID: f.ID, Data: SentData{
 		ConversationID: msg.ConversationID, ClientID: msg.ClientID, Seq: msg.Seq, TS: msg.CreatedAt, Duplicate: !created,
 	}}, &outItem{conv: msg.ConversationID, seq: msg.Seq, own: true})
 }
@@ -126,9 +126,9 @@ func (c *conn) handlePresence(f *Frame) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FramePresence, Data: ev})
+		c.reply(ServerFrame{Type: courier.EventPresence, Data: ev})
 	}
-	c.reply(ServerFrame{Type: FrameOK, ID: f.ID})
+	c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID})
 }
 
 // fail answers a request with an error frame.

@@ -19,8 +19,8 @@ import (
 // sockets of that topic. Membership is the publisher's business: the hub
 // never knows about conversations.
 type hub struct {
-	bus      Bus
-	presence Presence
+	bus      courier.EventBus
+	presence courier.Presence
 	logger   *slog.Logger
 
 	last atomic.Pointer[rendered] // see render
@@ -43,7 +43,7 @@ type hub struct {
 	detached map[*conn]struct{}
 }
 
-func newHub(bus Bus, presence Presence, logger *slog.Logger) *hub {
+func newHub(bus courier.EventBus, presence courier.Presence, logger *slog.Logger) *hub {
 	h := &hub{
 		bus: bus, presence: presence, logger: logger,
 		node:     courier.NewID() + ".",
@@ -68,7 +68,7 @@ const busWait = 2 * time.Second
 func (h *hub) register(ctx context.Context, c *conn) error {
 	ctx, cancel := context.WithTimeout(ctx, busWait)
 	defer cancel()
-	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
+	uid, topic := c.dev.UserID, courier.UserTopic(c.dev.UserID)
 	h.mu.Lock()
 	h.add(topic, c)
 	h.conns[c] = struct{}{}
@@ -84,7 +84,7 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 		return nil
 	}
 	if err := h.presence.Connect(ctx, uid, c.dev.ID); err != nil {
-		// The lease is renewed by refreshLoop within PresenceRefresh.
+		// The lease is renewed by refreshLoop within courier.PresenceRefresh.
 		courier.LogFailure(h.logger, "presence: connect", err)
 	}
 	if first {
@@ -97,7 +97,7 @@ func (h *hub) register(ctx context.Context, c *conn) error {
 func (h *hub) unregister(c *conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), busWait)
 	defer cancel()
-	uid, topic := c.dev.UserID, UserTopic(c.dev.UserID)
+	uid, topic := c.dev.UserID, courier.UserTopic(c.dev.UserID)
 	h.mu.Lock()
 	h.remove(topic, c)
 	delete(h.conns, c)
@@ -125,7 +125,7 @@ func (h *hub) unregister(c *conn) {
 	}
 	online, err := h.presence.Disconnect(ctx, uid, c.dev.ID)
 	if err != nil {
-		// The lease runs out by itself within PresenceTTL.
+		// The lease runs out by itself within courier.PresenceTTL.
 		courier.LogFailure(h.logger, "presence: disconnect", courier.Unavailable("presence", err))
 		return
 	}
@@ -137,7 +137,7 @@ func (h *hub) unregister(c *conn) {
 
 // watch subscribes the socket to a user's presence changes.
 func (h *hub) watch(ctx context.Context, c *conn, userID string) error {
-	topic := PresenceTopic(userID)
+	topic := courier.PresenceTopic(userID)
 	if err := h.bus.Subscribe(ctx, topic); err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (h *hub) watch(ctx context.Context, c *conn, userID string) error {
 
 func (h *hub) publishPresence(ctx context.Context, ev PresenceEvent) {
 	data, _ := json.Marshal(ev)
-	if err := h.bus.PublishTopic(ctx, PresenceTopic(ev.UserID), courier.Event{Type: FramePresence, Data: data}); err != nil {
+	if err := h.bus.PublishTopic(ctx, courier.PresenceTopic(ev.UserID), courier.Event{Type: courier.EventPresence, Data: data}); err != nil {
 		courier.LogFailure(h.logger, "presence: publish", courier.Unavailable("event bus", err))
 	}
 }
@@ -209,23 +209,22 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 }
 
 // rendered is the last event dispatch rendered. The bus hands a group
-// message's one Event to every member topic on the node (the same Data
-// slice each time), so comparing the slice's address finds the repeats;
-// keeping the slice keeps its address from being reused by another event.
+// message's one Event to every member topic on the node, sharing one Data
+// slice (courier.EventBus's repeats), so it is rendered once. Keeping the
+// event keeps its Data alive, which is what makes the identity check of
+// courier.Event.Repeats sound: no other event can reuse that memory.
 type rendered struct {
-	typ  string
-	data []byte
-	it   *outItem
+	e  courier.Event
+	it *outItem
 }
 
 // render returns e as a queued item, made once per event.
 func (h *hub) render(e courier.Event) *outItem {
-	if r := h.last.Load(); r != nil && len(e.Data) > 0 && r.typ == e.Type &&
-		len(r.data) == len(e.Data) && &r.data[0] == &e.Data[0] {
+	if r := h.last.Load(); r != nil && e.Repeats(r.e) {
 		return r.it
 	}
 	it := &outItem{}
-	if e.Type == FrameMessage {
+	if e.Type == courier.EventMessage {
 		var ref struct {
 			ConversationID string `json:"conversation_id"`
 			Seq            int64  `json:"seq"`
@@ -251,7 +250,7 @@ func (h *hub) render(e courier.Event) *outItem {
 	}
 	it.frame = eventFrame(e)
 	if len(e.Data) > 0 {
-		h.last.Store(&rendered{typ: e.Type, data: e.Data, it: it})
+		h.last.Store(&rendered{e: e, it: it})
 	}
 	return it
 }
@@ -284,7 +283,7 @@ func (h *hub) each(fn func(*conn)) {
 
 // refreshLoop renews the presence leases of every local device.
 func (h *hub) refreshLoop(ctx context.Context) {
-	t := time.NewTicker(PresenceRefresh)
+	t := time.NewTicker(courier.PresenceRefresh)
 	defer t.Stop()
 	for {
 		select {

@@ -3,6 +3,8 @@ package messaging
 import (
 	"cmp"
 	"slices"
+
+	courier "github.com/courier-chat/courier"
 )
 
 // Default socket caps (GatewayConfig). A phone holds one socket; a
@@ -20,7 +22,7 @@ const (
 // stay: the newest socket is the one a client that reconnected is using.
 func (h *hub) overCap(c *conn, perDevice, perUser int) []*conn {
 	h.mu.RLock()
-	mine := slices.Clone(h.topics[UserTopic(c.dev.UserID)])
+	mine := slices.Clone(h.topics[courier.UserTopic(c.dev.UserID)])
 	h.mu.RUnlock()
 	slices.SortFunc(mine, func(a, b *conn) int { return cmp.Compare(b.id, a.id) }) // newest first
 	var over []*conn

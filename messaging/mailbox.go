@@ -6,16 +6,12 @@ import (
 	"github.com/courier-chat/courier"
 )
 
-// Device mailbox frames. A device sends mailbox.sync after connecting (the
+// Device mailbox frames (courier.FrameMailboxSync, courier.FrameMailboxAck,
+// courier.EventMailbox). A device sends mailbox.sync after connecting (the
 // server answers its waiting payloads as mailbox frames, then ok with
 // "more"), gets new payloads live as mailbox frames, and acknowledges what
 // it has processed with mailbox.ack; unacknowledged payloads come again at
 // the next mailbox.sync. Only the addressed device's sockets get them.
-const (
-	FrameMailboxSync = "mailbox.sync"
-	FrameMailboxAck  = "mailbox.ack"
-	FrameMailbox     = courier.EventMailbox
-)
 
 // MailboxSyncData asks for waiting payloads with id > After.
 type MailboxSyncData struct {
@@ -54,7 +50,7 @@ func (c *conn) handleMailbox(f *Frame) {
 	}
 	ctx, cancel := c.ctx()
 	defer cancel()
-	if f.Type == FrameMailboxAck {
+	if f.Type == courier.FrameMailboxAck {
 		var d MailboxAckData
 		if err := f.DecodeData(&d); err != nil {
 			c.fail(f.ID, err)
@@ -65,7 +61,7 @@ func (c *conn) handleMailbox(f *Frame) {
 			c.fail(f.ID, err)
 			return
 		}
-		c.reply(ServerFrame{Type: FrameOK, ID: f.ID, Data: map[string]int{"deleted": n}})
+		c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID, Data: map[string]int{"deleted": n}})
 		return
 	}
 	var d MailboxSyncData
@@ -84,7 +80,7 @@ func (c *conn) handleMailbox(f *Frame) {
 		return
 	}
 	for _, it := range items {
-		c.reply(ServerFrame{Type: FrameMailbox, Data: it})
+		c.reply(ServerFrame{Type: courier.EventMailbox, Data: it})
 	}
-	c.reply(ServerFrame{Type: FrameOK, ID: f.ID, Data: map[string]bool{"more": len(items) == d.Limit}})
+	c.reply(ServerFrame{Type: courier.FrameOK, ID: f.ID, Data: map[string]bool{"more": len(items) == d.Limit}})
 }

@@ -30,23 +30,23 @@ func TestGateway_RedisOutage(t *testing.T) {
 
 	proxy.Cut()
 	aliceWS := dial(t, a, alice.tokens[0]) // answered pong: connected
-	aliceWS.next(messaging.FrameSynced, aliceWS.send("sync", map[string]any{"cursors": map[string]int64{}}))
+	aliceWS.next(courier.FrameSynced, aliceWS.send("sync", map[string]any{"cursors": map[string]int64{}}))
 	start := time.Now()
 	id := aliceWS.send("send", sendData(conv, "k1", "during the outage"))
-	sent := decode[messaging.SentData](t, aliceWS.next(messaging.FrameSent, id))
+	sent := decode[messaging.SentData](t, aliceWS.next(courier.FrameSent, id))
 	if sent.Seq != 1 {
 		t.Fatalf("sent seq %d, want 1", sent.Seq)
 	}
 	t.Logf("sent after %v with Redis away", time.Since(start))
 	// Bob's node never heard of it; he finds it by syncing.
-	bobWS.none(messaging.FrameMessage, 300*time.Millisecond)
+	bobWS.none(courier.EventMessage, 300*time.Millisecond)
 
 	proxy.Restore()
 	aliceWS.next(courier.EventResync, "")
 	// Alice's socket is live again: bob's next message reaches her.
-	bobWS.next(messaging.FrameSynced, bobWS.send("sync", map[string]any{"cursors": map[string]int64{}}))
-	bobWS.next(messaging.FrameSent, bobWS.send("send", sendData(conv, "k2", "after")))
-	got := decode[courier.Message](t, aliceWS.next(messaging.FrameMessage, ""))
+	bobWS.next(courier.FrameSynced, bobWS.send("sync", map[string]any{"cursors": map[string]int64{}}))
+	bobWS.next(courier.FrameSent, bobWS.send("send", sendData(conv, "k2", "after")))
+	got := decode[courier.Message](t, aliceWS.next(courier.EventMessage, ""))
 	if got.Seq != 2 {
 		t.Fatalf("alice got seq %d live, want 2", got.Seq)
 	}

@@ -45,7 +45,7 @@ func (h *hub) reattachLoop(ctx context.Context) {
 func (h *hub) reattach(ctx context.Context, c *conn) bool {
 	ctx, cancel := context.WithTimeout(ctx, busWait)
 	defer cancel()
-	topic := UserTopic(c.dev.UserID)
+	topic := courier.UserTopic(c.dev.UserID)
 	if err := h.bus.Subscribe(ctx, topic); err != nil {
 		return false
 	}
@@ -60,7 +60,7 @@ func (h *hub) reattach(ctx context.Context, c *conn) bool {
 	if err := h.presence.Connect(ctx, c.dev.UserID, c.dev.ID); err != nil {
 		courier.LogFailure(h.logger, "presence: connect", courier.Unavailable("presence", err))
 	}
-	c.enqueue(&outItem{frame: eventFrame(courier.Event{Type: EventResync})})
+	c.enqueue(&outItem{frame: eventFrame(courier.Event{Type: courier.EventResync})})
 	return true
 }
 

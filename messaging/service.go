@@ -95,8 +95,8 @@ const (
 type Service struct {
 	store    courier.MessageStore
 	convs    courier.ConversationService
-	bus      Bus
-	presence Presence
+	bus      courier.EventBus
+	presence courier.Presence
 	devices  DeviceLister
 	push     PushEnqueuer
 	logger   *slog.Logger
@@ -116,8 +116,8 @@ var _ courier.MessageStore = (*Service)(nil)
 
 // NewService returns a Service; Close stops its push workers. push may be
 // nil (no pushes).
-func NewService(cfg Config, store courier.MessageStore, convs courier.ConversationService, bus Bus,
-	presence Presence, devices DeviceLister, push PushEnqueuer, logger *slog.Logger) *Service {
+func NewService(cfg Config, store courier.MessageStore, convs courier.ConversationService, bus courier.EventBus,
+	presence courier.Presence, devices DeviceLister, push PushEnqueuer, logger *slog.Logger) *Service {
 	cfg.defaults()
 	if logger == nil {
 		logger = slog.Default()
@@ -199,7 +199,7 @@ func (s *Service) SendFrom(ctx context.Context, from *courier.Device, req courie
 	// Members the bus could not reach get it by resync (their node's
 	// Redis connection dropped too) or when a later message reveals the
 	// gap.
-	s.publish(ctx, "fan-out: publish", members, courier.Event{Type: FrameMessage, Data: data, Origin: origin})
+	s.publish(ctx, "fan-out: publish", members, courier.Event{Type: courier.EventMessage, Data: data, Origin: origin})
 	if created && s.push != nil {
 		s.queuePush(pushJob{msg: msg, members: members})
 	}
@@ -226,7 +226,7 @@ func (s *Service) UpdateReceipt(ctx context.Context, userID, conversationID stri
 		return r, moved, nil
 	}
 	data, _ := json.Marshal(r)
-	s.publish(ctx, "receipt fan-out", members, courier.Event{Type: FrameReceipt, Data: data})
+	s.publish(ctx, "receipt fan-out", members, courier.Event{Type: courier.EventReceipt, Data: data})
 	return r, moved, nil
 }
 
@@ -271,7 +271,7 @@ func (s *Service) Typing(ctx context.Context, from *courier.Device, conversation
 	data, _ := json.Marshal(ev)
 	ctx, cancel := context.WithTimeout(ctx, s.pubWait)
 	defer cancel()
-	return s.bus.Publish(ctx, others, courier.Event{Type: FrameTyping, Data: data})
+	return s.bus.Publish(ctx, others, courier.Event{Type: courier.EventTyping, Data: data})
 }
 
 // DirectContact returns the other member of a direct conversation the user

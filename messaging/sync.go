@@ -74,7 +74,7 @@ func (c *conn) runSync(req *syncRequest) error {
 		c.catchUp(h.ConversationID)
 		done.Cursors[h.ConversationID] = last
 	}
-	b, _ := json.Marshal(ServerFrame{Type: FrameSynced, ID: req.id, Data: done})
+	b, _ := json.Marshal(ServerFrame{Type: courier.FrameSynced, ID: req.id, Data: done})
 	return c.writeFrame(b)
 }
 
@@ -105,7 +105,7 @@ func (c *conn) deliver(it *outItem) error {
 				// client would hold the gap until it syncs for another
 				// reason: a silent miss.
 				c.logFailure(err)
-				if err := c.writeFrame(eventFrame(courier.Event{Type: EventResync})); err != nil {
+				if err := c.writeFrame(eventFrame(courier.Event{Type: courier.EventResync})); err != nil {
 					return err
 				}
 				break
@@ -183,7 +183,7 @@ func (c *conn) catchUp(conv string) {
 }
 
 func (c *conn) writeMessage(m *courier.Message) error {
-	b, err := json.Marshal(ServerFrame{Type: FrameMessage, Data: m})
+	b, err := json.Marshal(ServerFrame{Type: courier.EventMessage, Data: m})
 	if err != nil {
 		return err
 	}

@@ -84,7 +84,22 @@ func errConversationNotFound() error {
 	return courier.Errorf(courier.ENOTFOUND, "conversation not found")
 }
 
-func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUserID string) (_ *courier.Conversation, err error) {
+// Create creates the conversation nc describes.
+func (s *ConversationService) Create(ctx context.Context, userID string, nc courier.NewConversation) (*courier.Conversation, error) {
+	switch nc.Kind {
+	case courier.ConversationDirect:
+		return s.createDirect(ctx, userID, nc.UserID, nc.Encrypted)
+	case courier.ConversationGroup:
+		return s.createGroup(ctx, userID, nc.Name, nc.Members, nc.Encrypted)
+	}
+	return nil, courier.Errorf(courier.EINVALID, `kind must be "direct" or "group"`)
+}
+
+func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUserID string) (*courier.Conversation, error) {
+	return s.createDirect(ctx, userID, otherUserID, false)
+}
+
+func (s *ConversationService) createDirect(ctx context.Context, userID, otherUserID string, encrypted bool) (_ *courier.Conversation, err error) {
 	defer outage(&err)
 	if otherUserID == "" || otherUserID == userID {
 		return nil, courier.Errorf(courier.EINVALID, "user_id must name another user")
@@ -95,6 +110,9 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 	}
 	sort.Strings(pair)
 	key := pair[0] + ":" + pair[1]
+	if encrypted {
+		key = "e2e:" + key
+	}
 	var id string
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if err := requireUsers(ctx, tx, pair); err != nil {
@@ -102,9 +120,9 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 		}
 		// The unique direct_key makes concurrent creations meet: the loser
 		// waits for the winner's commit, inserts nothing, and reads its row.
-		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by)
-			VALUES ($1, 'direct', $2, $3) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
-			courier.NewID(), key, userID).Scan(&id)
+		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by, encrypted)
+			VALUES ($1, 'direct', $2, $3, $4) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
+			courier.NewID(), key, userID, encrypted).Scan(&id)
 		if noRows(err) {
 			return tx.QueryRow(ctx, `SELECT id FROM conversations WHERE direct_key = $1`, key).Scan(&id)
 		} else if err != nil {
@@ -130,7 +148,11 @@ func (s *ConversationService) CreateDirect(ctx context.Context, userID, otherUse
 	return s.Conversation(ctx, userID, id)
 }
 
-func (s *ConversationService) CreateGroup(ctx context.Context, userID, name string, memberIDs []string) (_ *courier.Conversation, err error) {
+func (s *ConversationService) CreateGroup(ctx context.Context, userID, name string, memberIDs []string) (*courier.Conversation, error) {
+	return s.createGroup(ctx, userID, name, memberIDs, false)
+}
+
+func (s *ConversationService) createGroup(ctx context.Context, userID, name string, memberIDs []string, encrypted bool) (_ *courier.Conversation, err error) {
 	defer outage(&err)
 	if err := checkName("name", name); err != nil {
 		return nil, err
@@ -146,8 +168,8 @@ func (s *ConversationService) CreateGroup(ctx context.Context, userID, name stri
 		if err := s.lockForGroupJoin(ctx, tx, ids); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, name, created_by)
-			VALUES ($1, 'group', $2, $3)`, id, name, userID); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, name, created_by, encrypted)
+			VALUES ($1, 'group', $2, $3, $4)`, id, name, userID, encrypted); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO conversation_members (conversation_id, user_id, role)
@@ -229,10 +251,10 @@ func (s *ConversationService) Conversation(ctx context.Context, userID, conversa
 		return nil, errConversationNotFound()
 	}
 	c := &courier.Conversation{}
-	err = s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at
+	err = s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at, c.encrypted
 		FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
 		WHERE c.id = $1 AND m.user_id = $2 AND m.removed_seq IS NULL`, conversationID, userID).
-		Scan(&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.CreatedAt)
+		Scan(&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.CreatedAt, &c.Encrypted)
 	if noRows(err) {
 		return nil, errConversationNotFound()
 	} else if err != nil {

@@ -75,7 +75,7 @@ func (s *ConversationService) Conversations(ctx context.Context, userID, cursor 
 		where = `AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)`
 		args = append(args, after.activity, after.id)
 	}
-	rows, err := s.db.Query(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at,
+	rows, err := s.db.Query(ctx, `SELECT c.id, c.kind, c.name, c.encrypted, c.last_seq, c.created_at,
 			c.last_sender_id, c.last_message_at, c.last_attachments, m.read_seq, m.delivered_seq,
 			COALESCE(c.last_message_at, c.created_at) AS activity
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
@@ -90,7 +90,7 @@ func (s *ConversationService) Conversations(ctx context.Context, userID, cursor 
 		var at *time.Time
 		var attachments int
 		var activity time.Time
-		err := row.Scan(&v.ID, &v.Kind, &v.Name, &v.LastSeq, &v.CreatedAt, &sender, &at, &attachments,
+		err := row.Scan(&v.ID, &v.Kind, &v.Name, &v.Encrypted, &v.LastSeq, &v.CreatedAt, &sender, &at, &attachments,
 			&v.ReadSeq, &v.DeliveredSeq, &activity)
 		if sender != nil && at != nil {
 			v.LastMessage = &courier.MessageMeta{Seq: v.LastSeq, SenderID: *sender, CreatedAt: *at, Attachments: attachments}

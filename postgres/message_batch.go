@@ -43,7 +43,9 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // their rows for the download rule, and the sender's own watermarks move to
 // the new message: sending marks the conversation read up to it.
 // clock_timestamp() is read after the row lock, so timestamps follow seqs.
-// The members come back too, read under the same lock: a member removed
+// In an encrypted conversation the bump also needs the request's recipient
+// devices ($7, sorted) to be exactly recipientDevicesSQL under the same
+// lock; in a plain one, none may be named. The members come back too, read under the same lock: a member removed
 // before this message is not among them, one removed after it is (removal
 // takes the conversation's lock too), and the fan-out needs no query of its
 // own.
@@ -54,6 +56,8 @@ const insertMessageSQL = `WITH bump AS (
 		AND EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL)
 		AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4)
+		AND CASE WHEN encrypted THEN $7::text[] = ` + recipientDevicesSQL + `
+			ELSE cardinality($7::text[]) = 0 END
 	RETURNING last_seq, last_message_at
 ), msg AS (
 	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at)
@@ -130,7 +134,11 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		if atts == nil {
 			atts = []string{}
 		}
-		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts)
+		devs := p.req.Devices
+		if devs == nil {
+			devs = []string{}
+		}
+		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs)
 	}
 	br := s.db.SendBatch(ctx, b)
 	results := make([]sendResult, len(batch))
@@ -162,12 +170,59 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 }
 
 // resolve answers a message whose insert did not happen: its (device,
-// client ID) was stored already (earlier, or earlier in the same batch), or
-// the sender was removed between the precheck and the commit.
+// client ID) was stored already (earlier, or earlier in the same batch),
+// the sender is not (or no longer) a member, or its recipient devices are
+// not the conversation's.
 func (s *MessageStore) resolve(ctx context.Context, p *pendingSend) sendResult {
 	m, err := s.original(ctx, p.from, &p.req)
 	if noRows(err) {
-		return sendResult{err: errConversationNotFound()}
+		return sendResult{err: s.refusal(ctx, p.from, &p.req)}
 	}
 	return sendResult{msg: m, err: err}
+}
+
+// recipientDevicesSQL lists the recipient devices of an encrypted
+// conversation $1 for a send from device $3, sorted bytewise as Go sorts:
+// every live device with an identity key of every current member.
+const recipientDevicesSQL = `ARRAY(SELECT k.device_id FROM device_identity_keys k
+		JOIN devices d ON d.id = k.device_id AND d.revoked_at IS NULL
+		JOIN conversation_members m ON m.user_id = k.user_id AND m.conversation_id = $1 AND m.removed_seq IS NULL
+		WHERE k.device_id <> $3 ORDER BY k.device_id COLLATE "C")`
+
+// refusal says why a new message was not inserted: ENOTFOUND for a
+// non-member, EINVALID for devices named in a plain conversation, else the
+// recipient devices that differ (a *DeviceMismatch).
+func (s *MessageStore) refusal(ctx context.Context, from *courier.Device, req *courier.SendRequest) error {
+	var encrypted, member bool
+	var want []string
+	err := s.db.QueryRow(ctx, `SELECT c.encrypted,
+		EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
+		`+recipientDevicesSQL+` FROM conversations c WHERE c.id = $1`,
+		req.ConversationID, from.UserID, from.ID).Scan(&encrypted, &member, &want)
+	switch {
+	case noRows(err) || err == nil && !member:
+		return errConversationNotFound()
+	case err != nil:
+		return err
+	case !encrypted:
+		return courier.Errorf(courier.EINVALID, "the conversation is not encrypted: name no recipient devices")
+	}
+	return deviceMismatch(want, req.Devices).Err()
+}
+
+// deviceMismatch compares the recipient devices wanted with those named
+// (both sorted).
+func deviceMismatch(want, got []string) *courier.DeviceMismatch {
+	d := &courier.DeviceMismatch{}
+	for _, id := range want {
+		if _, ok := slices.BinarySearch(got, id); !ok {
+			d.Missing = append(d.Missing, id)
+		}
+	}
+	for _, id := range got {
+		if _, ok := slices.BinarySearch(want, id); !ok {
+			d.Extra = append(d.Extra, id)
+		}
+	}
+	return d
 }

@@ -32,14 +32,14 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 	// read watermark, so they never count).
 	var readSeq, fromSeq int64
 	var mutedUntil *time.Time
-	err = s.db.QueryRow(ctx, `SELECT c.kind, c.name, m.read_seq, m.from_seq, m.muted_until,
+	err = s.db.QueryRow(ctx, `SELECT c.kind, c.name, c.encrypted, m.read_seq, m.from_seq, m.muted_until,
 			GREATEST(c.last_seq - m.read_seq, 0),
 			(SELECT COALESCE(SUM(GREATEST(c2.last_seq - m2.read_seq, 0)), 0)
 				FROM conversation_members m2 JOIN conversations c2 ON c2.id = m2.conversation_id
 				WHERE m2.user_id = m.user_id AND m2.removed_seq IS NULL)
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.conversation_id = $1 AND m.user_id = $2 AND m.removed_seq IS NULL`, conversationID, r.UserID).
-		Scan(&c.ConversationKind, &c.ConversationName, &readSeq, &fromSeq, &mutedUntil, &c.Unread, &c.Badge)
+		Scan(&c.ConversationKind, &c.ConversationName, &c.Encrypted, &readSeq, &fromSeq, &mutedUntil, &c.Unread, &c.Badge)
 	if noRows(err) {
 		return c, nil // not (or no longer) a member: nothing to push
 	} else if err != nil {
@@ -47,15 +47,20 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 	}
 	c.Muted = mutedUntil != nil && mutedUntil.After(time.Now())
 	// The newest unread message from someone else, its sender's name and
-	// the content type of its first attachment.
+	// the content type of its first attachment. An encrypted
+	// conversation's body is an envelope, read whole when it is small
+	// enough to carry (an excerpt of ciphertext opens to nothing).
 	m := &courier.Message{ConversationID: conversationID}
 	var blobType *string
 	err = s.db.QueryRow(ctx, `SELECT msg.seq, msg.sender_id, msg.sender_device_id, msg.client_id,
-			substring(msg.body FROM 1 FOR $4), msg.attachments, msg.created_at, u.name,
+			CASE WHEN NOT $6 THEN substring(msg.body FROM 1 FOR $4)
+				WHEN octet_length(msg.body) <= $7 THEN msg.body END,
+			msg.attachments, msg.created_at, u.name,
 			(SELECT b.content_type FROM blobs b WHERE b.id = msg.attachments[1])
 		FROM messages msg JOIN users u ON u.id = msg.sender_id
 		WHERE msg.conversation_id = $1 AND msg.seq > GREATEST($2::bigint, $3::bigint) AND msg.sender_id <> $5
-		ORDER BY msg.seq DESC LIMIT 1`, conversationID, readSeq, fromSeq, pushBodyBytes, r.UserID).
+		ORDER BY msg.seq DESC LIMIT 1`, conversationID, readSeq, fromSeq, pushBodyBytes, r.UserID,
+		c.Encrypted, courier.MaxPushEnvelope).
 		Scan(&m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body, &m.Attachments, &m.CreatedAt,
 			&c.SenderName, &blobType)
 	if noRows(err) {
@@ -64,6 +69,11 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 		return nil, err
 	}
 	c.Message = m
+	if c.Encrypted {
+		// One envelope serves every recipient device (sender keys), so
+		// the message body is the device's own envelope.
+		c.Envelope, m.Body = m.Body, nil
+	}
 	if blobType != nil {
 		c.AttachmentType = *blobType
 	}

@@ -17,10 +17,9 @@ import (
 
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/internal/batch"
-	"github.com/courier-chat/courier/messaging"
 )
 
-// EventBus is a messaging.Bus on Redis pub/sub. Each node holds ONE pub/sub
+// EventBus is a courier.EventBus on Redis pub/sub. Each node holds ONE pub/sub
 // connection; a topic's channel is subscribed while at least one local
 // socket wants it (reference-counted here) and unsubscribed after the last
 // one leaves. Publishers resolve membership and publish to each member's
@@ -28,7 +27,7 @@ import (
 //
 // Redis pub/sub is fire-and-forget: events published while the connection
 // is down are lost. When go-redis reconnects and resubscribes, the bus
-// delivers messaging.EventResync on every topic, and clients resync.
+// delivers courier.EventResync on every topic, and clients resync.
 type EventBus struct {
 	rdb    goredis.UniversalClient
 	prefix string
@@ -66,10 +65,7 @@ const (
 	maxPipeline     = 2048 // commands per pipeline; one Publish's never split
 )
 
-var (
-	_ messaging.Bus          = (*EventBus)(nil)
-	_ courier.EventPublisher = (*EventBus)(nil)
-)
+var _ courier.EventBus = (*EventBus)(nil)
 
 // Config configures an EventBus.
 type Config struct {
@@ -123,7 +119,7 @@ func (b *EventBus) Publish(ctx context.Context, userIDs []string, e courier.Even
 	}
 	channels := make([]string, len(userIDs))
 	for i, id := range userIDs {
-		channels[i] = b.prefix + messaging.UserTopic(id)
+		channels[i] = b.prefix + courier.UserTopic(id)
 	}
 	return b.send(ctx, channels, e)
 }
@@ -342,7 +338,9 @@ func (b *EventBus) release(topic string) {
 // with the same payload each time and usually back to back (the publisher
 // pipelines them). The last payload's decoded event is kept and handed on
 // again when the next payload is the same, so the handler sees one Event
-// (one Data slice) for all of them and can render it once.
+// (one Data slice) for all of them and can render it once: the repeats of
+// courier.EventBus.Handle. Each decode makes a fresh Data (a copy out of
+// the payload string), so a slice handed on is never written to or reused.
 func (b *EventBus) receive(ctx context.Context) {
 	defer close(b.done)
 	var lastPayload string
@@ -391,7 +389,7 @@ func (b *EventBus) receive(ctx context.Context) {
 			b.mu.Unlock()
 			if resubscribed {
 				// go-redis reconnected: events may have been lost meanwhile.
-				b.deliver(m.Channel, courier.Event{Type: messaging.EventResync})
+				b.deliver(m.Channel, courier.Event{Type: courier.EventResync})
 			}
 		case *goredis.Pong:
 			b.mu.Lock()

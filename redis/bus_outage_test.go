@@ -10,7 +10,6 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/internal/faultnet"
 	"github.com/courier-chat/courier/internal/testenv"
-	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/redis"
 )
 
@@ -61,7 +60,7 @@ func TestEventBus_ResyncAfterFailedSubscribe(t *testing.T) {
 	h, ch := collect()
 	bus.Handle(h)
 	ctx := context.Background()
-	alice, bob := messaging.UserTopic("alice"), messaging.UserTopic("bob")
+	alice, bob := courier.UserTopic("alice"), courier.UserTopic("bob")
 	if err := bus.Subscribe(ctx, alice); err != nil {
 		t.Fatal(err)
 	}

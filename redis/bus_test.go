@@ -11,8 +11,8 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/internal/bustest"
 	"github.com/courier-chat/courier/internal/testenv"
-	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/redis"
 )
 
@@ -22,162 +22,21 @@ func collect() (func(string, courier.Event), chan [2]string) {
 	return func(topic string, e courier.Event) { ch <- [2]string{topic, e.Type} }, ch
 }
 
-func expect(t *testing.T, ch chan [2]string, topic, typ string) {
-	t.Helper()
-	select {
-	case got := <-ch:
-		if got != [2]string{topic, typ} {
-			t.Fatalf("got %v, want %s %s", got, topic, typ)
-		}
-	case <-time.After(3 * time.Second):
-		t.Fatalf("no event %s on %s", typ, topic)
-	}
+// The contract of courier.EventBus and courier.Presence, which the
+// in-process implementations in inmem/ pass too.
+func TestEventBus_Contract(t *testing.T) {
+	bustest.EventBus(t, func(t *testing.T) (courier.EventBus, courier.EventBus) {
+		rdb, prefix := testenv.NewRedis(t)
+		a := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+		b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+		t.Cleanup(func() { a.Close(); b.Close() })
+		return a, b
+	})
 }
 
-func expectNothing(t *testing.T, ch chan [2]string) {
-	t.Helper()
-	select {
-	case got := <-ch:
-		t.Fatalf("unexpected event %v", got)
-	case <-time.After(200 * time.Millisecond):
-	}
-}
-
-func TestEventBus_AcrossNodesWithReferenceCounts(t *testing.T) {
+func TestPresence_Contract(t *testing.T) {
 	rdb, prefix := testenv.NewRedis(t)
-	ctx := context.Background()
-	a := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
-	b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
-	t.Cleanup(func() { a.Close(); b.Close() })
-	ha, cha := collect()
-	hb, chb := collect()
-	a.Handle(ha)
-	b.Handle(hb)
-
-	// Two sockets of alice on node B: one subscription, two references.
-	for range 2 {
-		if err := b.Subscribe(ctx, messaging.UserTopic("alice")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// Subscribe has returned, so a publish right now must arrive.
-	a.Publish(ctx, []string{"alice", "bob"}, courier.Event{Type: "message", Data: json.RawMessage(`{"seq":1}`)})
-	expect(t, chb, "u:alice", "message")
-	expectNothing(t, cha) // node A subscribed to nothing
-
-	b.Unsubscribe(messaging.UserTopic("alice"))
-	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
-	expect(t, chb, "u:alice", "message") // one reference left
-
-	b.Unsubscribe(messaging.UserTopic("alice"))
-	// Unsubscribe does not wait for Redis; a Subscribe does, for
-	// everything sent before it on the connection.
-	if err := b.Subscribe(ctx, messaging.UserTopic("barrier")); err != nil {
-		t.Fatal(err)
-	}
-	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
-	expectNothing(t, chb)
-
-	// Unsubscribe then subscribe again at once: the order holds.
-	b.Subscribe(ctx, messaging.PresenceTopic("bob"))
-	b.Unsubscribe(messaging.PresenceTopic("bob"))
-	b.Subscribe(ctx, messaging.PresenceTopic("bob"))
-	a.PublishTopic(ctx, messaging.PresenceTopic("bob"), courier.Event{Type: "presence"})
-	expect(t, chb, "p:bob", "presence")
-}
-
-func TestMemoryBus_SameContract(t *testing.T) {
-	broker := messaging.NewMemoryBroker()
-	a, b := broker.Node(), broker.Node()
-	hb, chb := collect()
-	b.Handle(hb)
-	ctx := context.Background()
-	b.Subscribe(ctx, messaging.UserTopic("alice"))
-	a.Publish(ctx, []string{"alice", "bob"}, courier.Event{Type: "message"})
-	expect(t, chb, "u:alice", "message")
-	b.Unsubscribe(messaging.UserTopic("alice"))
-	a.Publish(ctx, []string{"alice"}, courier.Event{Type: "message"})
-	expectNothing(t, chb)
-}
-
-func TestPresence(t *testing.T) {
-	rdb, prefix := testenv.NewRedis(t)
-	ctx := context.Background()
-	for _, tc := range []struct {
-		name string
-		p    messaging.Presence
-	}{
-		{"redis", redis.NewPresence(rdb, prefix)},
-		{"memory", messaging.NewMemoryPresence()},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := tc.p
-			u := courier.NewID()
-			if online, _, _ := p.Status(ctx, u); online {
-				t.Fatal("online before connecting")
-			}
-			p.Connect(ctx, u, "phone")
-			p.Connect(ctx, u, "tablet")
-			devs, err := p.OnlineDevices(ctx, []string{u, "nobody"})
-			if err != nil || !devs["phone"] || !devs["tablet"] || len(devs) != 2 {
-				t.Fatalf("online devices = %v, %v", devs, err)
-			}
-			if still, _ := p.Disconnect(ctx, u, "phone"); !still {
-				t.Fatal("tablet still connected: user should be online")
-			}
-			if still, _ := p.Disconnect(ctx, u, "tablet"); still {
-				t.Fatal("no device left: user should be offline")
-			}
-			online, seen, err := p.Status(ctx, u)
-			if err != nil || online || time.Since(seen) > 5*time.Second {
-				t.Fatalf("status = %v %v %v, want offline, seen just now", online, seen, err)
-			}
-		})
-	}
-}
-
-// TestEventBus_OneDecodePerGroupEvent checks an event published to several
-// users subscribed on one node reaches each topic with its own data right,
-// and that the repeats share one decoded Data (the hub renders it once),
-// while different events back to back are each decoded.
-func TestEventBus_OneDecodePerGroupEvent(t *testing.T) {
-	rdb, prefix := testenv.NewRedis(t)
-	ctx := context.Background()
-	b := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
-	t.Cleanup(func() { b.Close() })
-	type got struct {
-		topic string
-		e     courier.Event
-	}
-	ch := make(chan got, 100)
-	b.Handle(func(topic string, e courier.Event) { ch <- got{topic, e} })
-	users := []string{"u1", "u2", "u3"}
-	for _, u := range users {
-		if err := b.Subscribe(ctx, messaging.UserTopic(u)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, data := range []string{`{"seq":1}`, `{"seq":2}`} {
-		if err := b.Publish(ctx, users, courier.Event{Type: "message", Data: json.RawMessage(data)}); err != nil {
-			t.Fatal(err)
-		}
-		var first *byte
-		for i, u := range users {
-			select {
-			case g := <-ch:
-				if g.topic != messaging.UserTopic(u) || string(g.e.Data) != data {
-					t.Fatalf("got %s %s, want %s %s", g.topic, g.e.Data, messaging.UserTopic(u), data)
-				}
-				if i == 0 {
-					first = &g.e.Data[0]
-				} else if &g.e.Data[0] != first {
-					t.Fatalf("event decoded again for %s", u)
-				}
-			case <-time.After(3 * time.Second):
-				t.Fatalf("no event for %s", u)
-			}
-		}
-	}
+	bustest.Presence(t, redis.NewPresence(rdb, prefix))
 }
 
 // TestEventBus_ConcurrentPublishes sends many Publishes at once, which the
@@ -194,7 +53,7 @@ func TestEventBus_ConcurrentPublishes(t *testing.T) {
 	got := make(chan string, 2*n)
 	sub.Handle(func(topic string, e courier.Event) { got <- topic + " " + e.Origin + " " + string(e.Data) })
 	for _, u := range []string{"a", "b"} {
-		if err := sub.Subscribe(ctx, messaging.UserTopic(u)); err != nil {
+		if err := sub.Subscribe(ctx, courier.UserTopic(u)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -246,10 +105,10 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 	t.Cleanup(func() { b.Close() })
 	got := make(chan courier.Event, 10)
 	b.Handle(func(topic string, e courier.Event) { got <- e })
-	if err := b.Subscribe(ctx, messaging.UserTopic("a")); err != nil {
+	if err := b.Subscribe(ctx, courier.UserTopic("a")); err != nil {
 		t.Fatal(err)
 	}
-	ch := prefix + "ev:" + messaging.UserTopic("a")
+	ch := prefix + "ev:" + courier.UserTopic("a")
 	for _, payload := range []string{
 		`{"type":"message","data":{"seq":3}}`, // an older node
 		"not json",

@@ -7,10 +7,10 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
-	"github.com/courier-chat/courier/messaging"
+	"github.com/courier-chat/courier"
 )
 
-// Presence is messaging.Presence on Redis. Each user has a sorted set of
+// Presence is courier.Presence on Redis. Each user has a sorted set of
 // their connected devices scored by lease end (unix ms): a device is online
 // while its score is in the future. Nodes renew the scores of their own
 // devices; a killed node's entries simply run out. Last-seen times are
@@ -20,7 +20,7 @@ type Presence struct {
 	prefix string
 }
 
-var _ messaging.Presence = (*Presence)(nil)
+var _ courier.Presence = (*Presence)(nil)
 
 // LastSeenTTL is how long a user's last-seen time is remembered.
 const LastSeenTTL = 90 * 24 * time.Hour
@@ -61,7 +61,7 @@ func (p *Presence) Refresh(ctx context.Context, devices map[string][]string) err
 		return nil
 	}
 	now := nowMS()
-	until := float64(now + messaging.PresenceTTL.Milliseconds())
+	until := float64(now + courier.PresenceTTL.Milliseconds())
 	pipe := p.rdb.Pipeline()
 	for userID, ids := range devices {
 		key := p.devicesKey(userID)
@@ -71,7 +71,7 @@ func (p *Presence) Refresh(ctx context.Context, devices map[string][]string) err
 		}
 		pipe.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now, 10))
 		pipe.ZAdd(ctx, key, members...)
-		pipe.PExpire(ctx, key, 2*messaging.PresenceTTL)
+		pipe.PExpire(ctx, key, 2*courier.PresenceTTL)
 	}
 	_, err := pipe.Exec(ctx)
 	return err

@@ -61,6 +61,19 @@ func do(t *testing.T, method, u, token string, h hdr, body []byte) (*http.Respon
 	if body != nil {
 		r = bytes.NewReader(body)
 	}
+	return send(t, method, u, token, h, r)
+}
+
+// chunked is do with a body of unknown length, sent with the chunked
+// transfer coding, as from a client streaming what it does not know the
+// size of.
+func chunked(t *testing.T, method, u, token string, h hdr, body []byte) (*http.Response, []byte, []http.Header) {
+	t.Helper()
+	return send(t, method, u, token, h, io.MultiReader(bytes.NewReader(body)))
+}
+
+func send(t *testing.T, method, u, token string, h hdr, r io.Reader) (*http.Response, []byte, []http.Header) {
+	t.Helper()
 	req, err := http.NewRequest(method, u, r)
 	if err != nil {
 		t.Fatal(err)

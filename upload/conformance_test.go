@@ -29,7 +29,10 @@ type spec struct {
 	created      bool   // up to -05: an incomplete append answers 201
 	strictHead   bool   // up to -05: HEAD and DELETE with upload fields get 400
 	acceptPatch  bool   // -10 on (interop 8): OPTIONS has Accept-Patch
-	finalStatus  int    // -06 on: the target resource's answer (200, the blob)
+	// -11 (interop 8): content appended to a complete upload is an
+	// inconsistent length
+	completedLength bool
+	finalStatus     int // -06 on: the target resource's answer (200, the blob)
 }
 
 var specs = map[string]spec{
@@ -38,7 +41,7 @@ var specs = map[string]spec{
 	"5": {progress: true, created: true, strictHead: true, finalStatus: 201},
 	"6": {problems: true, partialType: true, uploadLength: true, limitAge: "expires", progress: true, created: true, strictHead: true, finalStatus: 201},
 	"7": {problems: true, lengthType: true, partialType: true, uploadLength: true, limitAge: "max-age", progress: true, finalStatus: 200},
-	"8": {problems: true, lengthType: true, partialType: true, uploadLength: true, limitAge: "max-age", progress: true, acceptPatch: true, finalStatus: 200},
+	"8": {problems: true, lengthType: true, partialType: true, uploadLength: true, limitAge: "max-age", progress: true, acceptPatch: true, completedLength: true, finalStatus: 200},
 }
 
 // Every version conforms on every S3 server of the suite.
@@ -77,7 +80,11 @@ func conform(t *testing.T, n *node, token, v string, s spec) {
 	// Location, Upload-Offset and the completeness header saying
 	// incomplete.
 	first := 20 << 10
-	resp, body, interim := do(t, "POST", base, token, createHdr(v, false, len(data)), data[:first])
+	// Representation metadata comes from the creation's Content-Type and
+	// Content-Disposition.
+	ch := createHdr(v, false, len(data))
+	ch["Content-Type"], ch["Content-Disposition"] = "image/jpeg", `inline; filename="photo.jpg"`
+	resp, body, interim := do(t, "POST", base, token, ch, data[:first])
 	if resp.StatusCode != 201 {
 		t.Fatalf("creation: %d %s, want 201", resp.StatusCode, body)
 	}
@@ -183,7 +190,8 @@ func conform(t *testing.T, n *node, token, v string, s spec) {
 		t.Errorf("completing append says incomplete: %v", resp.Header)
 	}
 	var b courier.Blob
-	if json.Unmarshal(body, &b) != nil || b.ID != idOf(t, loc) || b.Size != int64(len(data)) {
+	if json.Unmarshal(body, &b) != nil || b.ID != idOf(t, loc) || b.Size != int64(len(data)) ||
+		b.Filename != "photo.jpg" || b.ContentType != "image/jpeg" {
 		t.Errorf("completing append: body %s, want the blob", body)
 	}
 
@@ -192,8 +200,31 @@ func conform(t *testing.T, n *node, token, v string, s spec) {
 		t.Errorf("HEAD after completion: offset %d complete %v", off, done)
 	}
 	resp, body, _ = do(t, "PATCH", loc, token, appendHdr(v, int64(len(data)), true), []byte("x"))
-	if resp.StatusCode != 400 || (s.problems && !strings.Contains(string(body), "#completed-upload")) {
-		t.Errorf("append to a completed upload: %d %s, want 400", resp.StatusCode, body)
+	problem := "#completed-upload"
+	if s.completedLength {
+		problem = "#inconsistent-upload-length"
+	}
+	if resp.StatusCode != 400 || (s.problems && !strings.Contains(string(body), problem)) {
+		t.Errorf("append to a completed upload: %d %s, want 400 with %s", resp.StatusCode, body, problem)
+	}
+
+	// Content past the declared length, chunked so that no Content-Length
+	// gives it away: -05 "MUST stop appending bytes once the offset
+	// reaches the final size and reject the request with a 400"; -06 on
+	// also mark the upload invalid and reject any further interaction.
+	if s.uploadLength {
+		resp, body, _ := do(t, "POST", base, token, createHdr(v, false, 1000), data[:10])
+		if resp.StatusCode != 201 {
+			t.Fatalf("creation: %d %s", resp.StatusCode, body)
+		}
+		over := resp.Header.Get("Location")
+		resp, body, _ = chunked(t, "PATCH", over, token, appendHdr(v, 10, true), data[10:2000])
+		if resp.StatusCode != 400 || (s.lengthType && !strings.Contains(string(body), "#inconsistent-upload-length")) {
+			t.Errorf("content past the length: %d %s, want 400", resp.StatusCode, body)
+		}
+		if resp, _, _ := do(t, "HEAD", over, token, vh, nil); resp.StatusCode != 404 {
+			t.Errorf("HEAD after content past the length: %d, want 404", resp.StatusCode)
+		}
 	}
 
 	// Cancellation: 204, then 404.

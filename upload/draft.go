@@ -3,6 +3,7 @@ package upload
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"mime"
 	"net/http"
 	"strconv"
@@ -142,7 +143,7 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id string,
 		d.problem(w, r, http.StatusUnsupportedMediaType, "", "appending needs Content-Type: application/partial-upload", nil)
 		return
 	}
-	offset, err := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
+	offset, offsetOK := sfNonNegative(r.Header.Get("Upload-Offset"))
 	complete, ok := d.requestComplete(r)
 	if !ok && !d.incomplete { // -01: an append without Upload-Incomplete completes the upload
 		d.problem(w, r, 400, "", "Upload-Offset and "+d.completeHeader()+" are required", nil)
@@ -150,7 +151,7 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id string,
 	} else if !ok {
 		complete = true
 	}
-	if err != nil || offset < 0 {
+	if !offsetOK {
 		d.problem(w, r, 400, "", "Upload-Offset must be a non-negative integer", nil)
 		return
 	}
@@ -164,7 +165,11 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id string,
 	defer lock.unlock()
 	hdr := w.Header()
 	if isComplete(info) {
-		d.problem(w, r, 400, problemCompleted, "the upload is complete", nil)
+		typ := problemCompleted
+		if d.completedLength && r.ContentLength != 0 {
+			typ = problemLength // content past the end of a complete upload
+		}
+		d.problem(w, r, 400, typ, "the upload is complete", nil)
 		return
 	}
 	if offset != info.Offset {
@@ -208,7 +213,11 @@ func (h *Handler) appendBody(w http.ResponseWriter, r *http.Request, ctx context
 	}
 	if r.ContentLength > room {
 		d.setComplete(hdr, false)
-		d.problem(w, r, http.StatusRequestEntityTooLarge, problemLength, "request content goes past the upload length", nil)
+		if info.SizeIsDeferred {
+			d.problem(w, r, http.StatusRequestEntityTooLarge, "", "upload over the size limit", nil)
+		} else {
+			d.problem(w, r, http.StatusBadRequest, problemLength, "request content goes past the upload length", nil)
+		}
 		return
 	}
 	body := newBodyReader(r.Body, room, w, h.cfg.NetworkTimeout)
@@ -230,6 +239,19 @@ func (h *Handler) appendBody(w http.ResponseWriter, r *http.Request, ctx context
 		// The store failed (S3 down): what it saved is saved.
 		d.setComplete(hdr, false)
 		writeError(w, r, err)
+		return
+	}
+	if errors.Is(body.Err(), errPastLength) {
+		// The drafts: stop at the length, refuse the request, and take the
+		// upload out of service; which bytes the client meant is unknown.
+		h.discard(ctx, info.ID)
+		hdr.Del("Upload-Offset")
+		d.setComplete(hdr, false)
+		if info.SizeIsDeferred {
+			d.problem(w, r, http.StatusRequestEntityTooLarge, "", "upload over the size limit; removed", nil)
+		} else {
+			d.problem(w, r, http.StatusBadRequest, problemLength, "request content goes past the upload length; the upload was removed", nil)
+		}
 		return
 	}
 	if err := body.Err(); err != nil {

@@ -11,8 +11,8 @@ import (
 )
 
 // bodyReader reads a request body with tusd's network timeout, counts what
-// it read, and stops at once when another request asks for the upload's
-// lock.
+// it read, stops at once when another request asks for the upload's lock,
+// and stops at the room the upload has left.
 //
 // A body that breaks (the phone lost its network, a newer request took the
 // upload over) ends, for the store, in a clean io.EOF, and the cause is
@@ -22,6 +22,7 @@ import (
 // after it, moving the offset back. tusd's own body reader does the same.
 type bodyReader struct {
 	r        io.Reader
+	left     int64 // room the upload has left
 	rc       *http.ResponseController
 	timeout  time.Duration
 	released atomic.Bool
@@ -30,10 +31,17 @@ type bodyReader struct {
 	err      error
 }
 
-var errReleased = errors.New("upload taken over by a newer request")
+var (
+	errReleased   = errors.New("upload taken over by a newer request")
+	errPastLength = errors.New("request content goes past the upload's length")
+)
 
+// newBodyReader reads body, which may fill at most limit bytes of the
+// upload. A body with more (chunked, so no Content-Length said so up
+// front) ends at limit with Err errPastLength: every draft from -05 has
+// the server stop at the length and refuse the request.
 func newBodyReader(body io.Reader, limit int64, w http.ResponseWriter, timeout time.Duration) *bodyReader {
-	return &bodyReader{r: io.LimitReader(body, limit), rc: http.NewResponseController(w), timeout: timeout}
+	return &bodyReader{r: body, left: limit, rc: http.NewResponseController(w), timeout: timeout}
 }
 
 func (b *bodyReader) Read(p []byte) (int, error) {
@@ -45,8 +53,23 @@ func (b *bodyReader) Read(p []byte) (int, error) {
 		return 0, io.EOF
 	}
 	b.rc.SetReadDeadline(time.Now().Add(b.timeout))
+	if b.left <= 0 {
+		// No room left: anything more in the body is past the length.
+		var one [1]byte
+		n, err := io.ReadFull(b.r, one[:])
+		if n > 0 {
+			b.fail(errPastLength)
+		} else if err != io.EOF {
+			b.fail(err)
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
 	n, err := b.r.Read(p)
 	b.read.Add(int64(n))
+	b.left -= int64(n)
 	if err != nil && err != io.EOF {
 		b.fail(err)
 		err = io.EOF // what was read before the break is stored

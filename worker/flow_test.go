@@ -12,7 +12,6 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/courier-chat/courier"
-	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/redis"
 )
 
@@ -38,7 +37,7 @@ func TestMedia_AsynqFlow(t *testing.T) {
 			got <- me
 		}
 	})
-	if err := sub.Subscribe(context.Background(), messaging.UserTopic(e.owner)); err != nil {
+	if err := sub.Subscribe(context.Background(), courier.UserTopic(e.owner)); err != nil {
 		t.Fatal(err)
 	}
 

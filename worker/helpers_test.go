@@ -18,10 +18,11 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/inmem"
 	"github.com/courier-chat/courier/internal/testenv"
-	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/s3"
 )
@@ -31,6 +32,7 @@ import (
 // can count them; TestMedia_AsynqFlow uses the Redis bus itself.
 type mediaEnv struct {
 	t       *testing.T
+	db      *pgxpool.Pool
 	blobs   *postgres.BlobStore
 	objects *s3.Client
 	handler *MediaHandler
@@ -51,7 +53,7 @@ func newMediaEnv(t *testing.T, cfg MediaConfig) *mediaEnv {
 	}
 	db := testenv.NewDB(t)
 	objects, _ := testenv.NewS3(t)
-	e := &mediaEnv{t: t, blobs: postgres.NewBlobStore(db.Pool), objects: objects, redis: testenv.NewRedisDB(t)}
+	e := &mediaEnv{t: t, db: db.Pool, blobs: postgres.NewBlobStore(db.Pool), objects: objects, redis: testenv.NewRedisDB(t)}
 	opt, err := asynq.ParseRedisURI(e.redis)
 	if err != nil {
 		t.Fatal(err)
@@ -64,13 +66,13 @@ func newMediaEnv(t *testing.T, cfg MediaConfig) *mediaEnv {
 		t.Fatal(err)
 	}
 	e.owner = user.ID
-	bus := messaging.NewMemoryBus()
+	bus := inmem.NewEventBus()
 	bus.Handle(func(_ string, ev courier.Event) {
 		e.mu.Lock()
 		e.events = append(e.events, ev)
 		e.mu.Unlock()
 	})
-	if err := bus.Subscribe(context.Background(), messaging.UserTopic(e.owner)); err != nil {
+	if err := bus.Subscribe(context.Background(), courier.UserTopic(e.owner)); err != nil {
 		t.Fatal(err)
 	}
 	cfg.TempDir = t.TempDir()

@@ -26,6 +26,8 @@ const Version = 0x01
 const (
 	typeMessage   = 0x01
 	typeSenderKey = 0x02
+	// typeDistribution wraps a sealed sender key in a mailbox payload.
+	typeDistribution = 0x03
 )
 
 // ErrDecrypt is returned for anything that fails to authenticate: a wrong

@@ -2,43 +2,21 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"runtime/pprof"
-	"sort"
-	"strings"
+
+	"github.com/courier-chat/courier/bench"
 )
 
-// benchScenarios maps a scenario name to its runner. Each scenario measures
-// its own baseline in the same run and prints Courier's figure as a ratio.
-var benchScenarios = map[string]func(ctx context.Context, args []string, stdout, stderr io.Writer) error{}
-
+// runBench runs `courier bench <scenario>` with the services this
+// process's configuration names (its COURIER_* variables), the same ones
+// `courier serve` would use.
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var names []string
-	for name := range benchScenarios {
-		names = append(names, name)
+	cfg, _, err := parseConfig("bench", nil, stderr)
+	if err != nil {
+		return err
 	}
-	sort.Strings(names)
-	if len(args) == 0 {
-		return fmt.Errorf("usage: courier bench <scenario> [flags]; scenarios: %s", strings.Join(names, ", "))
-	}
-	run, ok := benchScenarios[args[0]]
-	if !ok {
-		return fmt.Errorf("unknown bench scenario %q; scenarios: %s", args[0], strings.Join(names, ", "))
-	}
-	// COURIER_BENCH_CPUPROFILE=file profiles the bench's own clients, to
-	// keep the measuring side lean (the node has -debug-addr).
-	if path := os.Getenv("COURIER_BENCH_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	return run(ctx, args[1:], stdout, stderr)
+	return bench.Run(ctx, bench.Config{
+		DatabaseURL: cfg.DatabaseURL, DatabaseConns: cfg.DatabaseConns, RedisURL: cfg.RedisURL,
+		AdminSecret: cfg.AdminSecret, S3: cfg.S3,
+	}, args, stdout, stderr)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -145,3 +146,17 @@ func (p *childProcess) Wait(timeout time.Duration) (error, bool) {
 }
 
 func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+// configArgs turns cfg into command-line flags, so a child process runs
+// with exactly the configuration its parent built.
+func configArgs(cfg Config) []string {
+	var tmp Config
+	fs := flag.NewFlagSet("args", flag.ContinueOnError)
+	tmp.bind(fs)
+	tmp = cfg // the flags point into tmp, so they now read cfg's values
+	var args []string
+	fs.VisitAll(func(f *flag.Flag) {
+		args = append(args, "-"+f.Name+"="+f.Value.String())
+	})
+	return args
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/s3"
+	"github.com/courier-chat/courier/worker"
 )
 
 // Config is every setting of every subcommand. Each field is bound to a flag
@@ -41,9 +42,10 @@ type Config struct {
 	TrustedProxies      string // comma-separated addresses or CIDRs whose X-Forwarded-* count
 
 	// Worker.
-	WorkerConcurrency int
-	MetricsAddr       string // a standalone worker's /metrics and /healthz; "" for none
-	DebugAddr         string // Go's profiler; "" for none
+	WorkerConcurrency  int
+	WorkerDecodeMemory int64  // bytes of photo decoding at once, across jobs
+	MetricsAddr        string // a standalone worker's /metrics and /healthz; "" for none
+	DebugAddr          string // Go's profiler; "" for none
 
 	// Limits of the HTTP server (api.Config says what each bounds).
 	HTTPReadHeaderTimeout time.Duration
@@ -93,6 +95,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")
 	b.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the load balancers whose Forwarded / X-Forwarded-Host / X-Forwarded-Proto headers upload URLs follow; empty trusts none")
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
+	b.int64(&c.WorkerDecodeMemory, "worker-decode-memory", worker.DefaultDecodeMemory, "bytes of photo decoding a worker runs at once, across jobs: each photo waits for its estimate (from its header), one needing more is refused")
 	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
 	b.str(&c.DebugAddr, "debug-addr", "", "address serving Go's profiler at /debug/pprof/ (unauthenticated: loopback only), empty for none")
 	b.duration(&c.HTTPReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
@@ -142,6 +145,9 @@ func (c *Config) Validate() error {
 	}
 	if c.WorkerConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))
+	}
+	if c.WorkerDecodeMemory < 64<<20 {
+		errs = append(errs, fmt.Errorf("worker-decode-memory %d: want at least 64 MiB (one 12 MP JPEG needs about 40)", c.WorkerDecodeMemory))
 	}
 	errs = append(errs, c.Push.validate()...)
 	if c.HTTPReadHeaderTimeout <= 0 || c.HTTPReadTimeout <= 0 || c.HTTPWriteTimeout <= 0 || c.HTTPIdleTimeout <= 0 {

@@ -1,11 +1,10 @@
-package main
+package bench
 
 import (
 	"bufio"
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -24,21 +23,8 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/migrations"
 	"github.com/courier-chat/courier/postgres"
+	"github.com/courier-chat/courier/s3"
 )
-
-// configArgs turns cfg into command-line flags, so a child process runs
-// with exactly the configuration its parent built (benches and tests).
-func configArgs(cfg Config) []string {
-	var tmp Config
-	fs := flag.NewFlagSet("args", flag.ContinueOnError)
-	tmp.bind(fs)
-	tmp = cfg // the flags point into tmp, so they now read cfg's values
-	var args []string
-	fs.VisitAll(func(f *flag.Flag) {
-		args = append(args, "-"+f.Name+"="+f.Value.String())
-	})
-	return args
-}
 
 // benchChild is a process a bench started: `courier serve` or the bare
 // echo server. A child of its own, so its RSS is its own.
@@ -105,14 +91,20 @@ func startBenchChild(ctx context.Context, bin, addr, readyPath string, args ...s
 	return nil, fmt.Errorf("%s not ready after 60s\n%s", args[0], c.Tail())
 }
 
-// startBenchServe runs `courier serve` with cfg on a free loopback port.
-func startBenchServe(ctx context.Context, bin string, cfg Config) (*benchChild, error) {
+// startServe runs `courier serve` on a free loopback port with the
+// settings every bench node has (open sign-up, quiet logs, the bench's
+// object store) and more flags; the rest of its configuration comes from
+// the COURIER_* environment it inherits, as the bench's own does.
+func startServe(ctx context.Context, bin string, store s3.Config, flags ...string) (*benchChild, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
-	cfg.HTTPAddr = addr
-	return startBenchChild(ctx, bin, addr, "/readyz", append([]string{"serve"}, configArgs(cfg)...)...)
+	args := append([]string{"serve", "-http-addr=" + addr, "-open-signup=true", "-log-level=warn",
+		"-upload-temp-dir=" + os.TempDir(), "-s3-endpoint=" + store.Endpoint, "-s3-region=" + store.Region,
+		"-s3-access-key=" + store.AccessKey, "-s3-secret-key=" + store.SecretKey, "-s3-bucket=" + store.Bucket,
+		"-s3-path-style=" + strconv.FormatBool(store.PathStyle)}, flags...)
+	return startBenchChild(ctx, bin, addr, "/readyz", args...)
 }
 
 // Tail returns the last lines the child wrote to stderr.

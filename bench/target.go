@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/courier-chat/courier/s3"
 )
 
 // msgBenchFlags are the flags every messaging scenario shares.
@@ -23,10 +25,12 @@ type msgBenchFlags struct {
 	redisURL    string
 	dbConns     int
 	bodySize    int
+	courier     string    // the binary whose serve is started
+	s3          s3.Config // the started node's object store
 }
 
-func (f *msgBenchFlags) bind(fs *flag.FlagSet) {
-	defaults, _, _ := parseConfig("bench", nil, io.Discard) // honours COURIER_* variables
+func (f *msgBenchFlags) bind(fs *flag.FlagSet, defaults Config) {
+	f.courier, f.s3 = defaults.Courier, defaults.S3
 	fs.BoolVar(&f.json, "json", false, "print JSON instead of a table")
 	fs.StringVar(&f.url, "url", "", "measure this running node (http://host:port) instead of starting `courier serve`")
 	fs.StringVar(&f.adminSecret, "admin-secret", defaults.AdminSecret, "admin secret of the --url node, to create accounts")
@@ -63,29 +67,18 @@ func newBenchTarget(ctx context.Context, f *msgBenchFlags) (*benchTarget, error)
 	return &benchTarget{Setup: newDBSetup(s.Pool), flags: f, schema: s}, nil
 }
 
-// Start starts the child node (nothing with --url).
+// Start starts the child node (nothing with --url). The per-device send
+// limit (default 20/s) would cap a closed-loop sender: the bench measures
+// the store and the fan-out, not the limiter.
 func (t *benchTarget) Start(ctx context.Context) error {
 	if t.schema == nil {
 		return nil
 	}
-	cfg, _, err := parseConfig("bench", nil, io.Discard)
+	var err error
+	t.Child, err = startServe(ctx, t.flags.courier, t.flags.s3,
+		"-database-url="+t.schema.URL, "-database-conns="+strconv.Itoa(t.flags.dbConns), "-redis-url="+t.flags.redisURL,
+		"-message-rate=1000000", "-message-burst=1000000")
 	if err != nil {
-		return err
-	}
-	cfg.DatabaseURL = t.schema.URL
-	cfg.DatabaseConns = t.flags.dbConns
-	cfg.RedisURL = t.flags.redisURL
-	cfg.OpenSignup = true
-	cfg.LogLevel = "warn"
-	cfg.UploadTempDir = os.TempDir()
-	// The per-device send limit (default 20/s) would cap a closed-loop
-	// sender; the bench measures the store and the fan-out, not the limiter.
-	cfg.MessageRate, cfg.MessageBurst = 1_000_000, 1_000_000
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	if t.Child, err = startBenchServe(ctx, bin, cfg); err != nil {
 		return err
 	}
 	t.URL = t.Child.URL

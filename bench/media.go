@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -16,11 +16,6 @@ import (
 	"github.com/courier-chat/courier/thumbnails"
 	"github.com/courier-chat/courier/transcode"
 )
-
-func init() {
-	benchScenarios["photos"] = benchPhotos
-	benchScenarios["video"] = benchVideo
-}
 
 // The media scenarios measure the code the media worker runs, on inputs
 // they make with ffmpeg and heif-enc, against the bare tools on the same
@@ -47,7 +42,7 @@ type photosResult struct {
 	Error         string  `json:"error,omitempty"` // Courier could not process the input
 }
 
-func benchPhotos(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchPhotos(ctx context.Context, _ Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("courier bench photos", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	n := fs.Int("iterations", 10, "photos processed per measurement")
@@ -189,7 +184,7 @@ type videoResult struct {
 	LoadAvg       string  `json:"load_average_1m"`
 }
 
-func benchVideo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchVideo(ctx context.Context, _ Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("courier bench video", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	n := fs.Int("iterations", 5, "posters per measurement (transcodes run once)")

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -16,12 +16,6 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/postgres"
 )
-
-func init() {
-	benchScenarios["messages"] = benchMessages
-	benchScenarios["fanout"] = benchFanout
-	benchScenarios["connections"] = benchConnections
-}
 
 // messagesResult is one run of the messages scenario.
 type messagesResult struct {
@@ -49,11 +43,11 @@ type messagesResult struct {
 
 // benchMessages: N devices in direct conversations (pairs), a fraction of
 // them sending, one message in flight each, for a duration.
-func benchMessages(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchMessages(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	var f msgBenchFlags
 	fs := flag.NewFlagSet("courier bench messages", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f.bind(fs)
+	f.bind(fs, cfg)
 	devices := fs.String("devices", "1000,10000", "connected devices, comma-separated: one run each")
 	fraction := fs.Float64("senders", 0.1, "fraction of the devices sending (the first device of each pair first)")
 	rate := fs.Float64("rate", 0, "messages per second each sender sends, on a fixed schedule (the raw baseline still runs flat out); 0 = the next as soon as the last is sent")
@@ -144,7 +138,7 @@ func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stder
 	}
 	benchProgress(stderr, "messages %d devices: connecting to %s", n, t.URL)
 	var w benchWindow
-	devs, err := dialDevices(ctx, wsURL(t.URL), accounts, &w)
+	devs, err := dialDevices(ctx, t.URL, accounts, &w)
 	if err != nil {
 		return err
 	}
@@ -169,7 +163,7 @@ func runMessages(ctx context.Context, f *msgBenchFlags, r *messagesResult, stder
 					time.Sleep(time.Duration(float64(s) / float64(senders) / r.Rate * float64(time.Second)))
 				}
 				benchPace(sctx, r.Rate, time.Until(end), func() error {
-					_, lat, err := dev.sendAndWait(conv, f.bodySize)
+					_, lat, err := dev.sendAndWait(sctx, conv, f.bodySize)
 					if err != nil {
 						errs[s]++
 						if dev.closed() {
@@ -264,16 +258,6 @@ func startCPUWatch(child *benchChild) func() (serve, bench float64) {
 			child1, _ = processCPU(child.PID())
 		}
 		return (child1 - child0).Seconds(), (self1 - self0).Seconds()
-	}
-}
-
-// closed reports whether the socket has gone.
-func (d *wsDevice) closed() bool {
-	select {
-	case <-d.done:
-		return true
-	default:
-		return false
 	}
 }
 

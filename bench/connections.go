@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -33,11 +32,11 @@ type connectionsResult struct {
 	LoadAvg         string  `json:"load_average_1m"`
 }
 
-func benchConnections(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchConnections(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	var f msgBenchFlags
 	fs := flag.NewFlagSet("courier bench connections", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f.bind(fs)
+	f.bind(fs, cfg)
 	n := fs.Int("connections", 10000, "idle WebSocket connections to hold")
 	settle := fs.Duration("settle", 5*time.Second, "wait after the last connection before reading RSS")
 	pid := fs.Int("pid", 0, "with --url: the node's process ID, to read its RSS")
@@ -61,16 +60,12 @@ func benchConnections(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err != nil {
 		return err
 	}
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	echo, err := startBenchChild(ctx, bin, addr, "", "bench", "connections", "-echo-server", addr)
+	echo, err := startBenchChild(ctx, cfg.Courier, addr, "", "bench", "connections", "-echo-server", addr)
 	if err != nil {
 		return err
 	}
 	var w benchWindow
-	r.EchoBeforeKiB, r.EchoAfterKiB, err = holdConnections(ctx, echo.PID(), "ws://"+addr+"/",
+	r.EchoBeforeKiB, r.EchoAfterKiB, err = holdConnections(ctx, echo.PID(), "http://"+addr,
 		make([]benchAccount, *n), &w, *settle, nil)
 	echo.Stop()
 	if err != nil {
@@ -97,7 +92,7 @@ func benchConnections(ctx context.Context, args []string, stdout, stderr io.Writ
 	names := []string{"go_memstats_heap_inuse_bytes", "go_memstats_stack_inuse_bytes", "go_goroutines"}
 	var before, after map[string]float64
 	var merr error
-	r.BeforeKiB, r.AfterKiB, err = holdConnections(ctx, *pid, wsURL(t.URL), accounts, &w, *settle, func(phase string) {
+	r.BeforeKiB, r.AfterKiB, err = holdConnections(ctx, *pid, t.URL, accounts, &w, *settle, func(phase string) {
 		m, err := t.metrics(names...)
 		merr = errors.Join(merr, err)
 		if phase == "before" {

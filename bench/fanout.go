@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -43,11 +43,11 @@ type fanoutResult struct {
 	LoadAvg        string  `json:"load_average_1m"`
 }
 
-func benchFanout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchFanout(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	var f msgBenchFlags
 	fs := flag.NewFlagSet("courier bench fanout", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	f.bind(fs)
+	f.bind(fs, cfg)
 	members := fs.Int("members", 500, "group members, each online with one device")
 	rate := fs.Float64("rate", 20, "messages per second from one sender (20 = the default per-device limit); 0 = the next as soon as the last is sent")
 	duration := fs.Duration("duration", 10*time.Second, "how long the sender sends")
@@ -139,7 +139,7 @@ func redisFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d time.
 		}
 	}
 	// The payload is as large as Courier's message event for this body.
-	sample, _ := json.Marshal(courier.Event{Type: "message", Data: benchMustJSON(courier.Message{
+	sample, _ := json.Marshal(courier.Event{Type: courier.EventMessage, Data: benchMustJSON(courier.Message{
 		ConversationID: courier.NewID(), Seq: 1, SenderID: courier.NewID(), SenderDeviceID: courier.NewID(),
 		ClientID: courier.NewID(), Body: make([]byte, f.bodySize), CreatedAt: time.Now()})})
 	var w benchWindow
@@ -216,7 +216,7 @@ func courierFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d tim
 		return err
 	}
 	var w benchWindow
-	devs, err := dialDevices(ctx, wsURL(t.URL), accounts, &w)
+	devs, err := dialDevices(ctx, t.URL, accounts, &w)
 	if err != nil {
 		return err
 	}
@@ -224,9 +224,9 @@ func courierFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d tim
 	sender := devs[0]
 	cpu := startCPUWatch(t.Child)
 	w.set(time.Now(), d)
-	send := func() error { _, err := sender.send(conv, f.bodySize); return err }
+	send := func() error { return sender.send(conv, f.bodySize) }
 	if r.Rate <= 0 {
-		send = func() error { _, _, err := sender.sendAndWait(conv, f.bodySize); return err }
+		send = func() error { _, _, err := sender.sendAndWait(ctx, conv, f.bodySize); return err }
 	}
 	benchPace(ctx, r.Rate, d, send)
 	r.ServeCPUS, r.BenchCPUS = cpu()

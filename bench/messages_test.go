@@ -1,24 +1,29 @@
-package main
+package bench
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
-	"os/exec"
 	"testing"
+
+	"github.com/courier-chat/courier/internal/testenv"
+	"github.com/courier-chat/courier/internal/testserver"
 )
 
-// The messaging benches run at a tiny size through the real binary (they
-// start `courier serve` children of it), to prove the bench code works:
-// rates come out non-zero and every message is accounted for. The numbers
-// themselves are not asserted: they are measurements, not tests.
+// The messaging benches run at a tiny size, starting `courier serve`
+// children of a binary built from this checkout, to prove the bench code
+// works: rates come out non-zero and every message is accounted for. The
+// numbers themselves are not asserted: they are measurements, not tests.
 
-// runBenchJSON runs `courier bench args… -json` and decodes its output.
+// runBenchJSON runs `courier bench args… -json` in-process and decodes
+// its output.
 func runBenchJSON(t *testing.T, out any, args ...string) {
 	t.Helper()
-	cmd := exec.Command(courierBinary(t), append(append([]string{"bench"}, args...), "-json")...)
+	_, store := testenv.NewS3(t)
+	cfg := Config{Courier: testserver.Binary(t), DatabaseURL: testenv.DatabaseURL(), DatabaseConns: 8,
+		RedisURL: testenv.NewRedisDB(t), S3: store}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	if err := Run(context.Background(), cfg, append(args, "-json"), &stdout, &stderr); err != nil {
 		t.Fatalf("courier bench %v: %v\n%s", args, err, stderr.String())
 	}
 	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {

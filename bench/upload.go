@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,12 +17,10 @@ import (
 	"github.com/courier-chat/courier/s3"
 )
 
-func init() { benchScenarios["upload"] = benchUpload }
-
 // benchUpload compares tus uploads through a `courier serve` child process
 // with direct minio-go PutObject calls of the same bytes to the same S3, in
 // the same run, and samples the child's RSS during the big upload.
-func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func benchUpload(ctx context.Context, cfg Config, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("courier bench upload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	big := fs.Int64("big", 1<<30, "size of the single big upload in bytes")
@@ -31,10 +28,6 @@ func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	n := fs.Int("concurrent", 32, "number of concurrent uploads")
 	asJSON := fs.Bool("json", false, "print JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, _, err := parseConfig("bench", nil, stderr) // services from COURIER_* like serve
-	if err != nil {
 		return err
 	}
 	direct, err := s3.New(cfg.S3)
@@ -51,16 +44,9 @@ func benchUpload(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return err
 	}
 	defer schema.Drop()
-	cfg.DatabaseURL = schema.URL
-	cfg.OpenSignup = true
-	cfg.LogLevel = "warn"
 	// One bench user uploads like many phones: lift per-user limits.
-	cfg.UploadMaxInProgress, cfg.UploadMaxBytes = 10000, 1<<50
-	bin, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	srv, err := startBenchServe(ctx, bin, cfg)
+	srv, err := startServe(ctx, cfg.Courier, cfg.S3, "-database-url="+schema.URL, "-redis-url="+cfg.RedisURL,
+		"-upload-max-in-progress=10000", "-upload-max-bytes-in-progress=1125899906842624")
 	if err != nil {
 		return err
 	}
