@@ -43,6 +43,9 @@ func (s *Server) authenticated(h http.Handler, allowQuery bool) http.Handler {
 			Error(w, r, err)
 			return
 		}
+		if s.preauth != nil {
+			s.preauth.authenticated(r.Context())
+		}
 		ctx := courier.NewContextWithDevice(r.Context(), d)
 		ctx = courier.NewContextWithLogger(ctx, courier.Logger(ctx).With("user_id", d.UserID, "device_id", d.ID))
 		h.ServeHTTP(w, r.WithContext(ctx))

@@ -35,6 +35,11 @@ type Config struct {
 	WriteTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections. Default 120 s.
 	IdleTimeout time.Duration
+	// MaxPreauthConnsPerIP caps the connections one address holds before
+	// any of their requests authenticated; more are closed at once.
+	// Behind a load balancer every connection comes from it: set it to -1
+	// (off) there and limit at the balancer. Default 128.
+	MaxPreauthConnsPerIP int
 }
 
 // Server is the HTTP edge of an API node.
@@ -47,6 +52,7 @@ type Server struct {
 	logger      *slog.Logger
 	mux         *http.ServeMux
 	ready       []ReadyCheck
+	preauth     *preauth // nil when off
 	metrics     *httpMetrics
 	srv         *http.Server
 	ln          net.Listener
@@ -73,6 +79,9 @@ func NewServer(cfg Config, accounts courier.AccountService, logger *slog.Logger,
 	if cfg.WriteTimeout == 0 {
 		cfg.WriteTimeout = 30 * time.Second
 	}
+	if cfg.MaxPreauthConnsPerIP == 0 {
+		cfg.MaxPreauthConnsPerIP = 128
+	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 120 * time.Second
 	}
@@ -83,6 +92,9 @@ func NewServer(cfg Config, accounts courier.AccountService, logger *slog.Logger,
 		logger:      logger,
 		mux:         http.NewServeMux(),
 		metrics:     newHTTPMetrics(reg),
+	}
+	if cfg.MaxPreauthConnsPerIP > 0 {
+		s.preauth = newPreauth(cfg.MaxPreauthConnsPerIP)
 	}
 	s.registerAccountRoutes()
 	s.registerHealthRoutes(reg)
@@ -123,6 +135,10 @@ func (s *Server) Listen() error {
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	if s.preauth != nil {
+		s.srv.ConnState = s.preauth.connState
+		s.srv.ConnContext = s.preauth.connContext
 	}
 	return nil
 }

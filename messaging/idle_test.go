@@ -10,17 +10,19 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/messaging"
 )
 
 // An idle socket costs the node its reader goroutine and nothing more: the
 // writer runs only while there is something to send (a frame, a ping) and
 // exits after, and pings come from one pinger per gateway.
 func TestGateway_IdleSocketsHoldOnlyTheirReader(t *testing.T) {
+	const sockets = 40
 	c := newCluster(t)
+	c.gwcfg = messaging.GatewayConfig{MaxSocketsPerDevice: sockets, MaxSocketsPerUser: sockets} // one device holds them all
 	n := c.node()
 	alice, bob := c.user("alice", 1), c.user("bob", 1)
 	conv := c.direct(alice, bob)
-	const sockets = 40
 	// Settle: the node's own goroutines (bus, pools) are up.
 	time.Sleep(200 * time.Millisecond)
 	base := runtime.NumGoroutine()

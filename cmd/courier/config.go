@@ -52,6 +52,7 @@ type Config struct {
 	HTTPReadTimeout       time.Duration
 	HTTPWriteTimeout      time.Duration
 	HTTPIdleTimeout       time.Duration
+	HTTPPreauthPerIP      int
 
 	// Messaging (realtime).
 	MessageRate  int // messages per device per second
@@ -101,6 +102,7 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.duration(&c.HTTPReadTimeout, "http-read-timeout", 30*time.Second, "longest a request body may send nothing (an upload that keeps sending runs as long as it needs)")
 	b.duration(&c.HTTPWriteTimeout, "http-write-timeout", 30*time.Second, "longest a response (a download) may wait for the client to read more")
 	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", 120*time.Second, "an idle keep-alive connection is closed after this")
+	b.integer(&c.HTTPPreauthPerIP, "http-preauth-conns-per-ip", 128, "connections one IP address may hold before any request on them authenticates; more are closed at once (-1: no cap, e.g. behind a load balancer, which should cap instead)")
 	b.integer(&c.MessageRate, "message-rate", 20, "messages per device per second (token bucket, per API node)")
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
@@ -150,6 +152,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Push.validate()...)
 	if c.HTTPReadHeaderTimeout <= 0 || c.HTTPReadTimeout <= 0 || c.HTTPWriteTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
 		errs = append(errs, errors.New("http-read-header-timeout, http-read-timeout, http-write-timeout and http-idle-timeout must be positive"))
+	}
+	if c.HTTPPreauthPerIP == 0 || c.HTTPPreauthPerIP < -1 {
+		errs = append(errs, fmt.Errorf("http-preauth-conns-per-ip %d: want a positive cap, or -1 for none", c.HTTPPreauthPerIP))
 	}
 	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 || c.WSPerDevice < 1 || c.WSPerUser < 1 {
 		errs = append(errs, errors.New("message-rate, message-burst, typing-rate, ws-send-queue, ws-max-per-device and ws-max-per-user must be positive"))

@@ -131,7 +131,7 @@ type faultResult struct {
 }
 
 func newFaultRun(t *testing.T) *faultRun {
-	r := &faultRun{t: t, soak: os.Getenv("COURIER_SOAK") != "", outage: 3 * time.Second}
+	r := &faultRun{t: t, soak: os.Getenv("COURIER_SOAK") != "", outage: 2 * time.Second}
 	devices := 6
 	if r.soak {
 		r.outage, devices = 10*time.Second, 12

@@ -7,10 +7,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/courier-chat/courier/internal/faultnet"
 	"github.com/courier-chat/courier/internal/testenv"
 )
 
@@ -274,4 +278,33 @@ func TestServe_StartsWithDatabaseDown(t *testing.T) {
 	if resp.StatusCode != 503 || e.Error.Code != "unavailable" {
 		t.Fatalf("an API call with the database down: %d %+v, want 503 unavailable", resp.StatusCode, e)
 	}
+}
+
+// A node started while Redis is down comes up, names it on /readyz, lets
+// sockets connect, and is ready without a restart once Redis returns.
+func TestServe_StartsWithRedisDownAndRecovers(t *testing.T) {
+	cfg := testConfig(t)
+	opt, err := goredis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultnet.Listen(t, opt.Addr)
+	proxy.Cut()
+	cfg.RedisURL = "redis://" + proxy.Addr() + "/" + strconv.Itoa(opt.DB)
+	cfg.OpenSignup = true
+	p := startProcess(t, "serve", cfg)
+	var ready struct{ Down []string }
+	if resp := do(t, "GET", p.URL+"/readyz", "", nil, &ready); resp.StatusCode != 503 || len(ready.Down) != 1 || ready.Down[0] != "redis" {
+		t.Fatalf("readyz with Redis down: %d %+v", resp.StatusCode, ready)
+	}
+	alice := createAccount(t, p, "alice")
+	ws, resp, err := dialSocket(p.URL, alice.Token, false)
+	if err != nil {
+		t.Fatalf("a socket during the Redis outage: %v (%v)", err, resp)
+	}
+	ws.Close()
+	proxy.Restore()
+	waitFor(t, 20*time.Second, "readyz 200 after Redis returned", func() bool {
+		return do(t, "GET", p.URL+"/readyz", "", nil, nil).StatusCode == 200
+	})
 }

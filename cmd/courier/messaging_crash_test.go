@@ -21,6 +21,7 @@ type device struct {
 	urls             []string // nodes to fail over to in turn; none: url only
 
 	mu       sync.Mutex
+	wmu      sync.Mutex // one writer at a time on ws
 	ws       *websocket.Conn
 	answers  map[string]chan wsFrame     // request id → its answer
 	received map[string]map[int64]string // conversation → seq → client ID
@@ -133,7 +134,10 @@ func (d *device) request(typ string, data any, timeout time.Duration) (wsFrame, 
 	ws := d.ws
 	d.mu.Unlock()
 	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
-	if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	d.wmu.Lock() // a resync's sync and a send may write at once
+	err := ws.WriteMessage(websocket.TextMessage, b)
+	d.wmu.Unlock()
+	if err != nil {
 		return wsFrame{}, err
 	}
 	select {
