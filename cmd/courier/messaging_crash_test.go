@@ -1,45 +1,46 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/client"
 )
 
-// device is a crash-test client: it sends messages one at a time, resends
-// an unacknowledged message with the same client ID after any failure,
-// reconnects to its node when the socket drops, and records every message
-// it receives, deduplicated by (conversation, seq).
+// device is a crash-test client on the SDK's connection layer: it sends
+// messages one at a time, resends an unacknowledged message with the same
+// client ID after any failure, reconnects to its node when the socket
+// drops, and records every message it receives, deduplicated by
+// (conversation, seq).
 type device struct {
 	name, url, token string
 
 	mu       sync.Mutex
-	ws       *websocket.Conn
-	answers  map[string]chan wsFrame     // request id → its answer
+	conn     *client.Conn
 	received map[string]map[int64]string // conversation → seq → client ID
 	acked    map[string]int64            // client ID → seq
-	n        int
-	retries  int // sends that failed and were resent
+	retries  int                         // sends that failed and were resent
 }
 
 func newDevice(name, url, token string) *device {
-	return &device{name: name, url: url, token: token,
-		answers: map[string]chan wsFrame{}, received: map[string]map[int64]string{}, acked: map[string]int64{}}
+	return &device{name: name, url: url, token: token, received: map[string]map[int64]string{}, acked: map[string]int64{}}
 }
 
 // connect (re)dials and resyncs from the device's contiguous cursors.
 func (d *device) connect() error {
-	ws, _, err := dialSocket(d.url, d.token, true)
+	conn, err := client.Dial(context.Background(), d.url, d.token, client.ConnConfig{}, d.handle)
 	if err != nil {
 		return err
 	}
 	d.mu.Lock()
-	d.ws = ws
+	d.conn = conn
 	cursors := map[string]int64{}
 	for conv, seqs := range d.received {
 		var c int64
@@ -49,59 +50,39 @@ func (d *device) connect() error {
 		cursors[conv] = c
 	}
 	d.mu.Unlock()
-	go d.read(ws)
-	_, err = d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second)
+	_, err = d.request(courier.FrameSync, map[string]any{"cursors": cursors}, 10*time.Second)
 	return err
 }
 
-func (d *device) read(ws *websocket.Conn) {
-	for {
-		_, b, err := ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		var f wsFrame
-		json.Unmarshal(b, &f)
-		d.mu.Lock()
-		if f.Type == "message" {
-			var m wsMessage
-			json.Unmarshal(f.Data, &m)
-			if d.received[m.ConversationID] == nil {
-				d.received[m.ConversationID] = map[int64]string{}
-			}
-			d.received[m.ConversationID][m.Seq] = m.ClientID
-		}
-		if ch, ok := d.answers[f.ID]; ok && f.ID != "" {
-			ch <- f
-			delete(d.answers, f.ID)
-		}
-		d.mu.Unlock()
+// handle records a message frame.
+func (d *device) handle(f client.Frame) {
+	if f.Type != courier.EventMessage {
+		return
 	}
+	var m wsMessage
+	json.Unmarshal(f.Data, &m)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.received[m.ConversationID] == nil {
+		d.received[m.ConversationID] = map[int64]string{}
+	}
+	d.received[m.ConversationID][m.Seq] = m.ClientID
 }
 
-// request sends a frame and waits for its answer (synced for a sync).
+// request sends a frame and waits for its answer (synced for a sync); a
+// request unanswered in timeout closes the socket, as a phone gives up on
+// a dead connection.
 func (d *device) request(typ string, data any, timeout time.Duration) (wsFrame, error) {
 	d.mu.Lock()
-	d.n++
-	id := fmt.Sprintf("%s-%d", d.name, d.n)
-	ch := make(chan wsFrame, 1)
-	d.answers[id] = ch
-	ws := d.ws
+	conn := d.conn
 	d.mu.Unlock()
-	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
-	if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
-		return wsFrame{}, err
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	f, err := conn.Request(ctx, typ, data)
+	if errors.Is(err, context.DeadlineExceeded) {
+		conn.Close()
 	}
-	select {
-	case f := <-ch:
-		if f.Type == "error" {
-			return f, fmt.Errorf("%s: %s", typ, f.Data)
-		}
-		return f, nil
-	case <-time.After(timeout):
-		ws.Close()
-		return wsFrame{}, fmt.Errorf("%s: no answer in %v", typ, timeout)
-	}
+	return f, err
 }
 
 // sendUntilAcked sends one message, reconnecting and resending with the
@@ -109,7 +90,7 @@ func (d *device) request(typ string, data any, timeout time.Duration) (wsFrame, 
 func (d *device) sendUntilAcked(t *testing.T, conv, clientID string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		f, err := d.request("send", map[string]any{"conversation_id": conv, "client_id": clientID, "body": []byte(clientID)}, 3*time.Second)
+		f, err := d.request(courier.FrameSend, map[string]any{"conversation_id": conv, "client_id": clientID, "body": []byte(clientID)}, 3*time.Second)
 		if err == nil {
 			var s struct{ Seq int64 }
 			json.Unmarshal(f.Data, &s)
@@ -173,7 +154,7 @@ func TestMessaging_CrashNodeSIGKILL(t *testing.T) {
 
 	// Final catch-up: each device syncs from its cursors once more.
 	for _, d := range devices {
-		if _, err := d.request("sync", map[string]any{"cursors": map[string]int64{}}, 10*time.Second); err != nil {
+		if _, err := d.request(courier.FrameSync, map[string]any{"cursors": map[string]int64{}}, 10*time.Second); err != nil {
 			d.connect()
 		}
 	}
