@@ -82,7 +82,7 @@ func storageOrQueue(p string) bool {
 func TestArchitecture(t *testing.T) {
 	g := loadGraph(t)
 	adapters := []string{"postgres", "redis", "s3", "upload/redislock", "inmem"}
-	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/bustest"}
+	testSupport := []string{"internal/testenv", "internal/testserver", "internal/clienttest", "internal/bustest", "internal/teststack", "internal/faultnet"}
 	rules := []struct {
 		name   string
 		pkgs   []string
@@ -105,6 +105,17 @@ func TestArchitecture(t *testing.T) {
 			func(d string) bool {
 				rel, ok := local(d)
 				return storageOrQueue(d) || strings.HasPrefix(d, "github.com/prometheus/") || (ok && rel != "")
+			}},
+		{"upload stands on interfaces: no worker, queue, database or Redis client, image decoder", []string{"upload"}, false,
+			func(d string) bool {
+				rel, ok := local(d)
+				for _, bad := range []string{"github.com/hibiken/asynq", "github.com/jackc/pgx", "github.com/redis/go-redis",
+					"github.com/disintegration/imaging", "github.com/gen2brain/heic"} {
+					if strings.HasPrefix(d, bad) {
+						return true
+					}
+				}
+				return ok && slices.Contains([]string{"worker", "postgres", "redis", "upload/redislock", "thumbnails", "transcode", "messaging"}, rel)
 			}},
 		{"only tests and test support use test support", nil, true,
 			func(d string) bool {

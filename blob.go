@@ -24,6 +24,18 @@ const (
 	BlobFailed     BlobState = "failed"     // bad media; FailReason says why
 )
 
+// BlobKind is what a plain blob's bytes are, as the media worker found
+// them (container signatures, then ffprobe), whatever the uploader
+// declared.
+type BlobKind string
+
+const (
+	KindPhoto BlobKind = "photo" // a format thumbnails decodes
+	KindVideo BlobKind = "video" // ffprobe found a video stream
+	KindAudio BlobKind = "audio" // ffprobe found audio only
+	KindOther BlobKind = "other" // none of those: a document, an archive…
+)
+
 // Blob is one uploaded object. Its ID is the upload's ID; clients never see
 // storage keys.
 type Blob struct {
@@ -38,6 +50,13 @@ type Blob struct {
 	StorageKey  string    `json:"-"`
 
 	// Filled in by workers for plain media.
+
+	// Kind is what the worker found in the bytes; empty until it looked
+	// (while processing, for e2e blobs, and for a blob that failed before
+	// its bytes could be read). Downloads and every other privacy decision
+	// go by it, never by ContentType, which is only what the uploader
+	// declared.
+	Kind       BlobKind  `json:"kind,omitempty"`
 	Width      int       `json:"width,omitempty"`
 	Height     int       `json:"height,omitempty"`
 	DurationMS int64     `json:"duration_ms,omitempty"`

@@ -73,10 +73,7 @@ func (m *media) serveOriginal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Plain photos are served as the worker left them: the "original"
-	// variant, the same picture without GPS and other metadata. Until the
-	// worker is done the upload as sent may still carry them, so only its
-	// owner gets it (others wait for media.ready); nor is a failed photo's
-	// served to others.
+	// variant, the same picture without GPS and other metadata.
 	if v := b.Variant("original"); v != nil {
 		name := b.Filename
 		if v.ContentType != b.ContentType { // HEIC, TIFF… are served as JPEG
@@ -86,24 +83,30 @@ func (m *media) serveOriginal(w http.ResponseWriter, r *http.Request) {
 			etag: `"` + b.ID + `.original"`, filename: name})
 		return
 	}
-	shared := b.Mode == courier.BlobPlain && b.OwnerID != courier.DeviceFromContext(r.Context()).UserID
-	if shared && b.State == courier.BlobProcessing ||
-		shared && b.State == courier.BlobFailed && strings.HasPrefix(b.ContentType, "image/") {
-		Error(w, r, courier.Errorf(courier.ECONFLICT, "blob %s is %s; wait for media.ready", b.ID, b.State))
-		return
-	}
-	// Videos likewise: others get the worker's MP4 (transcoded, or the
-	// original stream-copied without metadata), never a filming location.
-	if shared && (strings.HasPrefix(b.ContentType, "video/") || b.VideoCodec != "") {
-		v := b.Variant("mp4")
-		if v == nil {
-			Error(w, r, courier.Errorf(courier.ECONFLICT, "video %s has no shareable copy yet; wait for media.ready", b.ID))
+	if b.Mode == courier.BlobPlain && b.OwnerID != courier.DeviceFromContext(r.Context()).UserID {
+		// Anyone but the owner gets the upload as sent only when the
+		// worker has read its bytes and found nothing that carries a
+		// location: audio, or a file that is no photo or video. Whatever
+		// the uploader declared, a blob still processing, one that failed
+		// (a photo that would not decode may carry GPS all the same) and a
+		// photo without its stripped original wait for media.ready.
+		switch {
+		case b.State == courier.BlobReady && b.Kind == courier.KindVideo:
+			// Others get the worker's MP4 (transcoded, or the original
+			// stream-copied without metadata), never a filming location.
+			v := b.Variant("mp4")
+			if v == nil {
+				Error(w, r, courier.Errorf(courier.ECONFLICT, "video %s has no shareable copy yet; wait for media.ready", b.ID))
+				return
+			}
+			name := strings.TrimSuffix(b.Filename, path.Ext(b.Filename)) + ".mp4"
+			m.serve(w, r, object{key: v.Key, size: v.Size, contentType: "video/mp4",
+				etag: `"` + b.ID + `.mp4"`, filename: name})
+			return
+		case b.State != courier.BlobReady || (b.Kind != courier.KindAudio && b.Kind != courier.KindOther):
+			Error(w, r, courier.Errorf(courier.ECONFLICT, "blob %s is %s and not shared as uploaded; wait for media.ready", b.ID, b.State))
 			return
 		}
-		name := strings.TrimSuffix(b.Filename, path.Ext(b.Filename)) + ".mp4"
-		m.serve(w, r, object{key: v.Key, size: v.Size, contentType: "video/mp4",
-			etag: `"` + b.ID + `.mp4"`, filename: name})
-		return
 	}
 	m.serve(w, r, object{key: b.StorageKey, size: b.Size, contentType: b.ContentType,
 		etag: `"` + b.ID + `"`, filename: b.Filename})

@@ -49,20 +49,31 @@ func TestMedia_OriginalsSharedWithoutMetadata(t *testing.T) {
 		}
 		return courier.Variant{Key: key, Size: int64(len(body))}
 	}
+	// The kind is what the worker found in the bytes; the declared
+	// content type must change nothing.
 	for i, tc := range []struct {
 		name        string
 		contentType string
+		kind        courier.BlobKind
 		variant     string // the metadata-free copy, "" for none yet
 		state       courier.BlobState
 		friendGets  int
 		friendBody  string
 	}{
-		{"photo, stripped", "image/jpeg", "original", courier.BlobReady, 200, "copy"},
-		{"photo, processing", "image/jpeg", "", courier.BlobProcessing, 409, ""},
-		{"video, remuxed", "video/quicktime", "mp4", courier.BlobReady, 200, "copy"},
-		{"video, mp4 not made yet", "video/mp4", "", courier.BlobReady, 409, ""},
-		{"video, failed", "video/mp4", "", courier.BlobFailed, 409, ""},
-		{"file", "application/pdf", "", courier.BlobReady, 200, "as sent"},
+		{"photo, stripped", "image/jpeg", courier.KindPhoto, "original", courier.BlobReady, 200, "copy"},
+		{"photo, processing", "image/jpeg", "", "", courier.BlobProcessing, 409, ""},
+		{"photo declared octet-stream, failed", "application/octet-stream", courier.KindPhoto, "", courier.BlobFailed, 409, ""},
+		{"photo declared nothing, failed", "", courier.KindPhoto, "", courier.BlobFailed, 409, ""},
+		{"failed before the bytes were read", "application/pdf", "", "", courier.BlobFailed, 409, ""},
+		{"video, remuxed", "video/quicktime", courier.KindVideo, "mp4", courier.BlobReady, 200, "copy"},
+		{"video declared a file, remuxed", "application/octet-stream", courier.KindVideo, "mp4", courier.BlobReady, 200, "copy"},
+		{"video, mp4 not made yet", "video/mp4", courier.KindVideo, "", courier.BlobReady, 409, ""},
+		{"video declared a file, mp4 not made yet", "application/pdf", courier.KindVideo, "", courier.BlobReady, 409, ""},
+		{"video, failed", "video/mp4", "", "", courier.BlobFailed, 409, ""},
+		{"file", "application/pdf", courier.KindOther, "", courier.BlobReady, 200, "as sent"},
+		{"file declared a photo", "image/jpeg", courier.KindOther, "", courier.BlobReady, 200, "as sent"},
+		{"audio", "audio/mp4", courier.KindAudio, "", courier.BlobReady, 200, "as sent"},
+		{"ready, kind not recorded", "application/pdf", "", "", courier.BlobReady, 409, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := courier.NewID()
@@ -72,7 +83,7 @@ func TestMedia_OriginalsSharedWithoutMetadata(t *testing.T) {
 			if _, err := blobs.CreateBlob(ctx, b); err != nil {
 				t.Fatal(err)
 			}
-			b.State = tc.state
+			b.State, b.Kind = tc.state, tc.kind
 			if tc.variant != "" {
 				v := put("variants/"+id+"/"+tc.variant, "copy")
 				v.Name, v.ContentType = tc.variant, tc.contentType

@@ -28,8 +28,17 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 		logger := s.logger.With("request_id", id)
 		r = r.WithContext(courier.NewContextWithLogger(r.Context(), logger))
 
-		rec := &statusRecorder{ResponseWriter: w}
+		rc := http.NewResponseController(w)
+		s.startDeadlines(rc, r)
+		rec := &statusRecorder{ResponseWriter: w, rc: rc, writeTimeout: s.cfg.WriteTimeout}
 		defer func() {
+			// net/http flushes what the handler buffered after it returns:
+			// a handler that read a long upload before answering still
+			// gets WriteTimeout for that. A hijacked connection is the
+			// WebSocket's, deadlines and all.
+			if rec.status != http.StatusSwitchingProtocols {
+				rc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			}
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
 					panic(v)
@@ -56,10 +65,14 @@ func (s *Server) withRequestContext(next http.Handler) http.Handler {
 
 // statusRecorder remembers the status and size of a response. It passes
 // Flush and Hijack through: tus streams and WebSockets need them.
+// Each write and status first moves the connection's write deadline
+// (Config.WriteTimeout; see deadline.go).
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	bytes  int64
+	status       int
+	bytes        int64
+	rc           *http.ResponseController
+	writeTimeout time.Duration
 }
 
 func (w *statusRecorder) WriteHeader(code int) {
@@ -70,6 +83,7 @@ func (w *statusRecorder) WriteHeader(code int) {
 			w.status = code
 		}
 	}
+	w.rc.SetWriteDeadline(time.Now().Add(w.writeTimeout))
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -77,6 +91,7 @@ func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
+	w.rc.SetWriteDeadline(time.Now().Add(w.writeTimeout))
 	n, err := w.ResponseWriter.Write(b)
 	w.bytes += int64(n)
 	return n, err

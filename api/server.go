@@ -24,6 +24,15 @@ type Config struct {
 	OpenSignup bool
 	// ReadHeaderTimeout bounds slow-loris clients. Default 10 s.
 	ReadHeaderTimeout time.Duration
+	// ReadTimeout is the longest a request body may send nothing: a client
+	// that declares a body and stalls is cut off, one that keeps sending
+	// (an upload on a slow phone) is not, however long it takes. Default
+	// 30 s.
+	ReadTimeout time.Duration
+	// WriteTimeout is the longest a response (a media download) may wait
+	// for the client to take more bytes; a client that stops reading
+	// releases what the response holds (an S3 connection). Default 30 s.
+	WriteTimeout time.Duration
 	// IdleTimeout closes idle keep-alive connections. Default 120 s.
 	IdleTimeout time.Duration
 }
@@ -57,6 +66,12 @@ func NewServer(cfg Config, accounts courier.AccountService, logger *slog.Logger,
 	}
 	if cfg.ReadHeaderTimeout == 0 {
 		cfg.ReadHeaderTimeout = 10 * time.Second
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = 120 * time.Second

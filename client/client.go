@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/client/e2e"
 )
 
 // Config is what a Client needs. Only Store is required.
@@ -38,6 +39,11 @@ type Config struct {
 	// UploadChunk is the most bytes one upload request carries; 4 MiB by
 	// default. Smaller chunks resume with less to resend after a kill.
 	UploadChunk int64
+	// Encryption makes this device take part in end-to-end encrypted
+	// conversations (docs/e2e.md): it uploads its keys at the first
+	// connect, encrypts what it sends there and decrypts what it gets.
+	// Off by default.
+	Encryption bool
 }
 
 // Client is one signed-in device: it keeps the store in step with the
@@ -67,6 +73,9 @@ type Client struct {
 	waitTill map[string]time.Time // conversations backing off a send
 	uploads  map[int64]bool       // messages whose uploads run
 	learning map[string]bool      // conversations whose details are being fetched
+
+	ident       *e2e.Identity // this device's, loaded once (e2e_keys.go)
+	mailboxSeen int64         // the newest mailbox payload ID seen
 
 	receipts receiptBatcher
 	typing   typingState

@@ -230,12 +230,14 @@ func frameError(f Frame) error {
 		Code         string `json:"code"`
 		Message      string `json:"message"`
 		RetryAfterMS int64  `json:"retry_after_ms"`
+		*courier.DeviceMismatch
 	}
 	f.Decode(&d)
 	if d.Code == "" {
 		d.Code = courier.EINTERNAL
 	}
-	return &courier.Error{Code: d.Code, Message: d.Message, RetryAfter: time.Duration(d.RetryAfterMS) * time.Millisecond}
+	return &courier.Error{Code: d.Code, Message: d.Message, RetryAfter: time.Duration(d.RetryAfterMS) * time.Millisecond,
+		Devices: d.DeviceMismatch}
 }
 
 // Done is closed when the connection has ended.

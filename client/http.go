@@ -60,14 +60,17 @@ func (a *api) do(ctx context.Context, method, path string, in, out any) error {
 // responseError reads an error body {"error":{"code","message"}}.
 func responseError(resp *http.Response) error {
 	var e struct {
-		Error struct{ Code, Message string } `json:"error"`
+		Error struct {
+			Code, Message string
+			*courier.DeviceMismatch
+		} `json:"error"`
 	}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	json.Unmarshal(b, &e)
 	if e.Error.Code == "" {
 		e.Error.Code, e.Error.Message = courier.EINTERNAL, fmt.Sprintf("%s: %.200s", resp.Status, b)
 	}
-	ce := &courier.Error{Code: e.Error.Code, Message: e.Error.Message}
+	ce := &courier.Error{Code: e.Error.Code, Message: e.Error.Message, Devices: e.Error.DeviceMismatch}
 	if s := resp.Header.Get("Retry-After"); s != "" {
 		var sec int
 		fmt.Sscan(s, &sec)
@@ -106,7 +109,14 @@ func (c *Client) CreateGroup(ctx context.Context, name string, memberIDs []strin
 	return c.createConversation(ctx, map[string]any{"kind": "group", "name": name, "members": memberIDs})
 }
 
-func (c *Client) createConversation(ctx context.Context, req map[string]any) (*Conversation, error) {
+// Create creates a conversation as nc says: CreateDirect or CreateGroup,
+// either of them end-to-end encrypted (nc.Encrypted; the client must run
+// with Config.Encryption to send and read in it).
+func (c *Client) Create(ctx context.Context, nc courier.NewConversation) (*Conversation, error) {
+	return c.createConversation(ctx, nc)
+}
+
+func (c *Client) createConversation(ctx context.Context, req any) (*Conversation, error) {
 	var conv courier.Conversation
 	if err := c.api.do(ctx, http.MethodPost, "/v1/conversations", req, &conv); err != nil {
 		return nil, err

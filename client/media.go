@@ -54,10 +54,24 @@ func (c *Client) Blob(ctx context.Context, blobID string) (*courier.Blob, error)
 // original): from the media cache when it was downloaded before, else
 // fetched once and cached. Blob bytes never change, so a cached file is
 // never stale.
+//
+// The original of an encrypted attachment is decrypted (and its digest
+// checked) into a file of its own: the path returned holds the plaintext.
 func (c *Client) Download(ctx context.Context, blobID, variant string) (string, error) {
 	if !courier.ValidID(blobID) || strings.ContainsAny(variant, "/.") {
 		return "", courier.Errorf(courier.EINVALID, "bad blob ID or variant")
 	}
+	if variant == "" {
+		if key, err := c.store.mediaKey(ctx, blobID); err != nil {
+			return "", err
+		} else if key != nil {
+			return c.downloadDecrypted(ctx, blobID, key)
+		}
+	}
+	return c.download(ctx, blobID, variant)
+}
+
+func (c *Client) download(ctx context.Context, blobID, variant string) (string, error) {
 	var p string
 	err := c.store.db.QueryRowContext(ctx, `SELECT path FROM media_cache WHERE blob_id = ? AND variant = ?`, blobID, variant).Scan(&p)
 	if err == nil {

@@ -33,11 +33,15 @@ type Message struct {
 	ClientID       string // the sender's client message ID
 	SenderID       string
 	SenderDeviceID string
-	Body           []byte   // opaque bytes: text, or ciphertext above this package
+	Body           []byte   // opaque bytes: text (decrypted, in encrypted conversations)
 	Attachments    []string // blob IDs (known once the uploads finished)
 	Time           time.Time
 	State          MessageState
 	Error          string // the server's error code and message when failed
+	// Locked: a message of an encrypted conversation this device cannot
+	// read (yet): its sender key has not arrived, or it was sent before
+	// this device joined. Body is empty.
+	Locked bool
 	// Uploads lists the files still being uploaded for a pending message.
 	Uploads []UploadProgress
 }
@@ -50,6 +54,7 @@ type Conversation struct {
 	ID          string
 	Kind        string // direct or group
 	Name        string
+	Encrypted   bool  // end-to-end encrypted (docs/e2e.md)
 	LastSeq     int64 // newest seq known
 	Cursor      int64 // held with nothing missing below
 	ReadSeq     int64 // this user's read watermark

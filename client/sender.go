@@ -38,8 +38,24 @@ func (c *Client) Send(ctx context.Context, conversationID string, body []byte, f
 			f.ContentType = "application/octet-stream"
 		}
 	}
+	// In an encrypted conversation the files are encrypted first, and
+	// their keys wait beside the uploads for the message's content.
+	var refs []mediaRef
+	if enc, err := c.encrypted(ctx, conversationID); err != nil {
+		return nil, err
+	} else if enc && len(files) > 0 {
+		if files, refs, err = c.encryptFiles(files); err != nil {
+			return nil, err
+		}
+		for i := range refs {
+			sizes[i] = refs[i].CipherSize()
+		}
+	}
 	m, err := c.store.Outbox().add(ctx, c.acct, conversationID, body, files, sizes)
 	if err != nil {
+		return nil, err
+	}
+	if err := c.saveUploadKeys(ctx, m, refs); err != nil {
 		return nil, err
 	}
 	c.StopTyping(conversationID)
@@ -145,8 +161,19 @@ func (c *Client) sendOne(conn *Conn, it OutboxItem) {
 	c.store.Outbox().attempted(c.ctx, it.MessageID)
 	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
+	body, devices := it.Body, []string(nil)
+	enc, err := c.encrypted(ctx, it.ConversationID)
+	if err == nil && enc {
+		body, devices, err = c.encryptItem(ctx, it)
+	}
+	if err != nil {
+		c.warn("client: encrypt", "conversation_id", it.ConversationID, "err", err)
+		c.delay(it.ConversationID, max(courier.ErrorRetryAfter(err), c.backoff(it.Attempts)))
+		return
+	}
 	f, err := conn.Request(ctx, courier.FrameSend, map[string]any{
-		"conversation_id": it.ConversationID, "client_id": it.ClientID, "body": it.Body, "attachments": it.Attachments,
+		"conversation_id": it.ConversationID, "client_id": it.ClientID, "body": body, "attachments": it.Attachments,
+		"devices": devices,
 	})
 	if err == nil {
 		var d struct {
@@ -162,6 +189,19 @@ func (c *Client) sendOne(conn *Conn, it OutboxItem) {
 	}
 	var ce *CloseError
 	switch code := courier.ErrorCode(err); {
+	case enc && courier.ErrorDevices(err) != nil:
+		// The recipients changed: a new chain for the devices named.
+		if err := c.recipientsChanged(c.ctx, it.ConversationID, courier.ErrorDevices(err)); err != nil {
+			c.warn("client: recipients changed", "err", err)
+		}
+		// Again at once the first times (a conversation's first send
+		// learns its recipients so); then backing off, should a device
+		// the server names have no keys to fetch.
+		wait := time.Millisecond
+		if it.Attempts >= 2 {
+			wait = c.backoff(it.Attempts)
+		}
+		c.delay(it.ConversationID, wait)
 	case errors.As(err, &ce), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		// No answer: the reconnect (or a later try) sends it again.
 		c.delay(it.ConversationID, c.cfg.MinBackoff)

@@ -23,6 +23,17 @@ func (c *Client) session(conn *Conn) error {
 		c.mu.Unlock()
 	}()
 	c.setState(Syncing, nil)
+	if c.cfg.Encryption {
+		// Keys first (a device without them gets no sender keys), then
+		// the sender keys waiting, then the messages they open.
+		if err := c.ensureKeys(c.ctx); err != nil {
+			c.warn("client: upload keys", "err", err)
+		}
+		if err := c.mailboxSync(conn); err != nil {
+			conn.Close()
+			return err
+		}
+	}
 	if err := c.sync(conn); err != nil {
 		conn.Close()
 		return err
@@ -173,6 +184,18 @@ func (c *Client) handleFrame(f Frame) {
 		c.events.emit(DeviceRevokedEvent{DeviceID: d.DeviceID})
 	case courier.EventResync:
 		c.requestSync()
+	case courier.EventMailbox:
+		if c.cfg.Encryption {
+			c.handleMailbox(f)
+		}
+	case courier.EventKeysLow:
+		var d struct {
+			DeviceID string      `json:"device_id"`
+			KEM      courier.KEM `json:"kem"`
+		}
+		if c.cfg.Encryption && f.Decode(&d) == nil && d.DeviceID == c.acct.DeviceID && d.KEM == courier.KEMXWing {
+			go c.replenish()
+		}
 	}
 }
 
@@ -185,9 +208,26 @@ func (c *Client) storeMessage(m *courier.Message) {
 	var isNew bool
 	var cursor int64
 	var known bool
-	err := c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
-		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, m); err != nil {
+	enc, err := c.encrypted(c.ctx, m.ConversationID)
+	if err != nil {
+		// Whether to decrypt is unknown: leave it to the next sync.
+		c.warn("client: store message", "conversation_id", m.ConversationID, "err", err)
+		return
+	}
+	err = c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
+		stored, waiting := m, []byte(nil)
+		if enc {
+			if stored, waiting, err = c.decryptIn(c.ctx, tx, m); err != nil {
+				return err
+			}
+		}
+		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, stored); err != nil {
 			return err
+		}
+		if isNew && enc && stored.Body == nil && m.SenderDeviceID != c.acct.DeviceID {
+			if err := lock(c.ctx, tx, id, m, waiting); err != nil {
+				return err
+			}
 		}
 		return tx.QueryRowContext(c.ctx, `SELECT cursor, known FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor, &known)
 	})

@@ -20,7 +20,7 @@ func (s *Store) Conversations(ctx context.Context, userID string, limit int) ([]
 
 // conversations lists conversations matching where (one ID, or all).
 func (s *Store) conversations(ctx context.Context, userID, id string, limit int) ([]Conversation, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.cursor, c.read_seq, c.activity,
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.kind, c.name, c.encrypted, c.last_seq, c.cursor, c.read_seq, c.activity,
 			`+messageColumns("m")+`
 		FROM conversations c LEFT JOIN messages m ON m.id = c.last_message
 		WHERE ? = '' OR c.id = ?
@@ -33,7 +33,7 @@ func (s *Store) conversations(ctx context.Context, userID, id string, limit int)
 		var c Conversation
 		var activity int64
 		var m nullMessage
-		dest := append([]any{&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.Cursor, &c.ReadSeq, &activity}, m.dest()...)
+		dest := append([]any{&c.ID, &c.Kind, &c.Name, &c.Encrypted, &c.LastSeq, &c.Cursor, &c.ReadSeq, &activity}, m.dest()...)
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, err
@@ -106,12 +106,12 @@ func others(ms []Member, userID string) []Member {
 // name and members with their watermarks (which only move forward here,
 // as on the server, so an older answer never undoes a newer receipt).
 func saveConversation(ctx context.Context, tx *sql.Tx, c *courier.Conversation) error {
-	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations(id, kind, name, last_seq, activity, created_at, known)
-		VALUES(?, ?, ?, ?, ?, ?, 1)
-		ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, name = excluded.name,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conversations(id, kind, name, last_seq, activity, created_at, known, encrypted)
+		VALUES(?, ?, ?, ?, ?, ?, 1, ?)
+		ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, name = excluded.name, encrypted = excluded.encrypted,
 			last_seq = MAX(last_seq, excluded.last_seq), activity = MAX(activity, excluded.activity),
 			created_at = excluded.created_at, known = 1`,
-		c.ID, string(c.Kind), c.Name, c.LastSeq, c.CreatedAt.UnixNano(), c.CreatedAt.UnixNano()); err != nil {
+		c.ID, string(c.Kind), c.Name, c.LastSeq, c.CreatedAt.UnixNano(), c.CreatedAt.UnixNano(), c.Encrypted); err != nil {
 		return err
 	}
 	if c.Members == nil {

@@ -14,7 +14,7 @@ import (
 func messageColumns(t string) string {
 	return t + ".id, " + t + ".conversation_id, " + t + ".seq, " + t + ".client_id, " + t + ".sender_id, " +
 		t + ".sender_device_id, " + t + ".body, " + t + ".attachments, " + t + ".ts, " + t + ".local_ts, " +
-		t + ".state, " + t + ".error"
+		t + ".state, " + t + ".error, " + t + ".locked"
 }
 
 // nullMessage scans a message row that may be missing (a LEFT JOIN).
@@ -25,11 +25,12 @@ type nullMessage struct {
 	body                             []byte
 	attachments, state, errorMessage sql.NullString
 	ts, localTS                      sql.NullInt64
+	locked                           sql.NullBool
 }
 
 func (n *nullMessage) dest() []any {
 	return []any{&n.id, &n.conv, &n.seq, &n.clientID, &n.sender, &n.device, &n.body, &n.attachments,
-		&n.ts, &n.localTS, &n.state, &n.errorMessage}
+		&n.ts, &n.localTS, &n.state, &n.errorMessage, &n.locked}
 }
 
 // message returns the scanned message, or nil when the row was missing.
@@ -40,7 +41,7 @@ func (n *nullMessage) message(userID string) *Message {
 	m := &Message{
 		ID: n.id.Int64, ConversationID: n.conv.String, Seq: n.seq.Int64, ClientID: n.clientID.String,
 		SenderID: n.sender.String, SenderDeviceID: n.device.String, Body: n.body,
-		State: MessageState(n.state.String), Error: n.errorMessage.String,
+		State: MessageState(n.state.String), Error: n.errorMessage.String, Locked: n.locked.Bool,
 	}
 	json.Unmarshal([]byte(n.attachments.String), &m.Attachments)
 	if n.ts.Int64 != 0 {

@@ -109,6 +109,8 @@ var migrations = []string{
 		used_at INTEGER NOT NULL,
 		PRIMARY KEY (blob_id, variant)
 	);`,
+	// 2: end-to-end encryption (store_e2e.go).
+	e2eSchema,
 }
 
 // migrate applies the migrations the database has not seen, each in its

@@ -80,6 +80,9 @@ func testReconnectStorm(t *testing.T, tg target) {
 		}()
 	}
 	wg.Wait()
+	if t.Failed() {
+		t.FailNow() // an account could not be made; its slot is empty
+	}
 	var ids []string
 	for _, d := range devs[1:] {
 		ids = append(ids, d.Acct.UserID)

@@ -33,6 +33,11 @@ const (
 	CloseSlowConsumer = 4000
 	// CloseRevoked: the device was revoked; its token no longer works.
 	CloseRevoked = 4001
+	// CloseReplaced: a newer socket of the same device or user took this
+	// one's place (GatewayConfig.MaxSocketsPerDevice, MaxSocketsPerUser).
+	// The client should not reconnect by itself: its newer socket is the
+	// live one.
+	CloseReplaced = 4002
 )
 
 // GatewayConfig configures the WebSocket gateway.
@@ -48,6 +53,12 @@ type GatewayConfig struct {
 	// WriteBufferSize is gorilla's write buffer; they come from a shared
 	// pool and are held only while a frame is written. Default 1024.
 	WriteBufferSize int
+	// MaxSocketsPerDevice and MaxSocketsPerUser cap a device's and a
+	// user's sockets on this node: a new socket past a cap closes the
+	// oldest one with CloseReplaced (4002). Defaults
+	// DefaultMaxSocketsPerDevice (5) and DefaultMaxSocketsPerUser (20).
+	MaxSocketsPerDevice int
+	MaxSocketsPerUser   int
 	// CheckOrigin decides cross-origin browser upgrades. Default: allow all
 	// (the bearer token, not cookies, authenticates).
 	CheckOrigin func(r *http.Request) bool
@@ -85,6 +96,12 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus courier.EventBus, presence 
 	}
 	if cfg.WriteBufferSize == 0 {
 		cfg.WriteBufferSize = 1024
+	}
+	if cfg.MaxSocketsPerDevice <= 0 {
+		cfg.MaxSocketsPerDevice = DefaultMaxSocketsPerDevice
+	}
+	if cfg.MaxSocketsPerUser <= 0 {
+		cfg.MaxSocketsPerUser = DefaultMaxSocketsPerUser
 	}
 	if cfg.CheckOrigin == nil {
 		cfg.CheckOrigin = func(*http.Request) bool { return true }
@@ -141,6 +158,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		c.waitFinished()
 		g.wg.Done()
 		return
+	}
+	for _, old := range g.hub.overCap(c, g.cfg.MaxSocketsPerDevice, g.cfg.MaxSocketsPerUser) {
+		old.close(CloseReplaced, "replaced by a newer connection")
 	}
 	// The reader gets a fresh goroutine and the handler returns, as in
 	// gorilla's chat example: net/http's per-connection state (its 4 KiB

@@ -465,3 +465,38 @@ func TestGateway_FrameOverWireLimitClosesWith1009(t *testing.T) {
 		}
 	}
 }
+
+// Sockets past a device's or a user's cap close the oldest ones with
+// 4002; the newest stay and keep working.
+func TestGateway_SocketCapsCloseTheOldest(t *testing.T) {
+	c := newCluster(t)
+	c.gwcfg = messaging.GatewayConfig{MaxSocketsPerDevice: 2, MaxSocketsPerUser: 3}
+	n := c.node()
+	alice := c.user("alice", 3)
+	closed := func(cl *client) bool {
+		timeout := time.After(5 * time.Second)
+		for {
+			select {
+			case _, open := <-cl.frames:
+				if !open {
+					return websocket.IsCloseError(cl.err, messaging.CloseReplaced)
+				}
+			case <-timeout:
+				return false
+			}
+		}
+	}
+	first := dial(t, n, alice.tokens[0])
+	second := dial(t, n, alice.tokens[0])
+	third := dial(t, n, alice.tokens[0]) // the device's third: the first goes
+	if !closed(first) {
+		t.Fatalf("the device's oldest socket was not closed with 4002 (err %v)", first.err)
+	}
+	dial(t, n, alice.tokens[1])
+	dial(t, n, alice.tokens[2]) // the user's fourth: the oldest left goes
+	if !closed(second) {
+		t.Fatalf("the user's oldest socket was not closed with 4002 (err %v)", second.err)
+	}
+	third.next("pong", third.send("ping", nil))
+	waitFor(t, func() bool { return n.gw.Connections() == 3 })
+}

@@ -98,8 +98,20 @@ func (c *conn) deliver(it *outItem) error {
 		defer cancel()
 		for last < it.seq-1 {
 			msgs, err := c.gw.svc.Messages(ctx, c.dev.UserID, it.conv, last, it.seq, syncPage)
-			if err != nil || len(msgs) == 0 {
-				break // deliver what we have; the client's next sync heals
+			if err != nil {
+				// The store is unreachable (a database outage): deliver
+				// what we have and tell the client to sync, which heals
+				// the gap once the store is back. Without the resync the
+				// client would hold the gap until it syncs for another
+				// reason: a silent miss.
+				c.logFailure(err)
+				if err := c.writeFrame(eventFrame(courier.Event{Type: courier.EventResync})); err != nil {
+					return err
+				}
+				break
+			}
+			if len(msgs) == 0 {
+				break // nothing visible to this member in the gap
 			}
 			for _, m := range msgs {
 				if !slices.Contains(c.ahead[it.conv], m.Seq) { // this socket sent it

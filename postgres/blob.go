@@ -49,10 +49,10 @@ func (s *BlobStore) Blob(ctx context.Context, id string) (_ *courier.Blob, err e
 	var variants []byte
 	err = s.db.QueryRow(ctx, `SELECT id, owner_id, mode, state, size, content_type, filename, sha256,
 		storage_key, width, height, duration_ms, blurhash, variants, fail_reason, created_at, updated_at,
-		video_codec, audio_codec, rotation
+		video_codec, audio_codec, rotation, kind
 		FROM blobs WHERE id = $1`, id).Scan(&b.ID, &b.OwnerID, &b.Mode, &b.State, &b.Size, &b.ContentType,
 		&b.Filename, &b.SHA256, &b.StorageKey, &b.Width, &b.Height, &b.DurationMS, &b.Blurhash, &variants,
-		&b.FailReason, &b.CreatedAt, &b.UpdatedAt, &b.VideoCodec, &b.AudioCodec, &b.Rotation)
+		&b.FailReason, &b.CreatedAt, &b.UpdatedAt, &b.VideoCodec, &b.AudioCodec, &b.Rotation, &b.Kind)
 	if noRows(err) {
 		return nil, courier.Errorf(courier.ENOTFOUND, "blob not found")
 	} else if err != nil {
@@ -91,9 +91,9 @@ func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) (err error)
 	}
 	tag, err := s.db.Exec(ctx, `UPDATE blobs SET state = $2, width = $3, height = $4, duration_ms = $5,
 		blurhash = $6, variants = $7, fail_reason = $8, video_codec = $9, audio_codec = $10, rotation = $11,
-		updated_at = now() WHERE id = $1`,
+		kind = $12, updated_at = now() WHERE id = $1`,
 		b.ID, b.State, b.Width, b.Height, b.DurationMS, b.Blurhash, variants, b.FailReason,
-		b.VideoCodec, b.AudioCodec, b.Rotation)
+		b.VideoCodec, b.AudioCodec, b.Rotation, b.Kind)
 	if err != nil {
 		return err
 	} else if tag.RowsAffected() == 0 {

@@ -154,3 +154,31 @@ func TestPushContentEncrypted(t *testing.T) {
 		}
 	}
 }
+
+// An encrypted conversation takes e2e blobs only: a plain one would be
+// read and processed by the server.
+func TestEncryptedAttachments(t *testing.T) {
+	e := newEnv(t, postgres.ConversationConfig{}, postgres.MessageConfig{})
+	ctx := context.Background()
+	u := e.users(t, 2)
+	g, err := e.convs.Create(ctx, u[0].UserID, courier.NewConversation{Kind: courier.ConversationGroup, Name: "g",
+		Members: []string{u[1].UserID}, Encrypted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := blob(t, e, u[0])
+	plain := &courier.Blob{ID: courier.NewID(), OwnerID: u[0].UserID, Mode: courier.BlobPlain, State: courier.BlobReady,
+		Size: 1, StorageKey: "blobs/y"}
+	if _, err := e.blobs.CreateBlob(ctx, plain); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = e.msgs.Send(ctx, u[0], courier.SendRequest{ConversationID: g.ID, ClientID: "c1", Body: []byte{1},
+		Attachments: []string{sealed, plain.ID}})
+	wantCode(t, err, courier.EINVALID)
+	if _, _, err := e.msgs.Send(ctx, u[0], courier.SendRequest{ConversationID: g.ID, ClientID: "c2", Body: []byte{1},
+		Attachments: []string{sealed}}); err != nil {
+		t.Fatal(err)
+	}
+	// Plain conversations take both.
+	e.send(t, u[0], e.group(t, u[0], u[1]).ID, sealed, plain.ID)
+}

@@ -180,17 +180,21 @@ func validateSend(from *courier.Device, req *courier.SendRequest) error {
 }
 
 // precheck answers a resend with the original message, and refuses
-// non-members and attachments the sender may not read, in one round trip
-// and before the message takes a place in a batch.
+// non-members, attachments the sender may not read, and plain blobs in an
+// encrypted conversation (the server would read and process what the
+// conversation keeps from it), in one round trip and before the message
+// takes a place in a batch.
 func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *courier.SendRequest) (*courier.Message, error) {
 	var member, dup bool
-	var forbidden []string
+	var forbidden, plain []string
 	err := s.db.QueryRow(ctx, `SELECT
 		EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4),
 		EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
-		ARRAY(SELECT b FROM unnest($5::text[]) b WHERE NOT `+canReadBlobSQL("b", "$2")+`)`,
-		req.ConversationID, from.UserID, from.ID, req.ClientID, req.Attachments).Scan(&dup, &member, &forbidden)
+		ARRAY(SELECT b FROM unnest($5::text[]) b WHERE NOT `+canReadBlobSQL("b", "$2")+`),
+		ARRAY(SELECT b.id FROM blobs b JOIN conversations c ON c.id = $1 AND c.encrypted
+			WHERE b.id = ANY($5::text[]) AND b.mode = 'plain')`,
+		req.ConversationID, from.UserID, from.ID, req.ClientID, req.Attachments).Scan(&dup, &member, &forbidden, &plain)
 	switch {
 	case err != nil:
 		return nil, err
@@ -200,6 +204,8 @@ func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *
 		return nil, errConversationNotFound()
 	case len(forbidden) > 0:
 		return nil, courier.Errorf(courier.EFORBIDDEN, "attachment %q: no such blob, or not one you may share", forbidden[0])
+	case len(plain) > 0:
+		return nil, courier.Errorf(courier.EINVALID, "attachment %q: an encrypted conversation takes only e2e blobs", plain[0])
 	}
 	return nil, nil
 }

@@ -35,13 +35,15 @@ func scanUpload(r pgx.Row) (*courier.Upload, error) {
 }
 
 // Upload returns the upload with id, or ENOTFOUND.
-func (s *UploadStore) Upload(ctx context.Context, id string) (*courier.Upload, error) {
+func (s *UploadStore) Upload(ctx context.Context, id string) (_ *courier.Upload, err error) {
+	defer outage(&err)
 	return scanUpload(s.db.QueryRow(ctx, `SELECT `+uploadColumns+` FROM uploads WHERE id = $1`, id))
 }
 
 // UploadByIdempotencyKey returns the owner's upload created with key, or
 // ENOTFOUND.
-func (s *UploadStore) UploadByIdempotencyKey(ctx context.Context, ownerID, key string) (*courier.Upload, error) {
+func (s *UploadStore) UploadByIdempotencyKey(ctx context.Context, ownerID, key string) (_ *courier.Upload, err error) {
+	defer outage(&err)
 	return scanUpload(s.db.QueryRow(ctx, `SELECT `+uploadColumns+` FROM uploads
 		WHERE owner_id = $1 AND idempotency_key = $2`, ownerID, key))
 }
@@ -50,7 +52,8 @@ func (s *UploadStore) UploadByIdempotencyKey(ctx context.Context, ownerID, key s
 // too many, ETOOLARGE for too many bytes). A transaction-scoped advisory
 // lock on the owner makes check-and-insert atomic, so a burst of parallel
 // creations cannot overshoot.
-func (s *UploadStore) CreateUpload(ctx context.Context, u *courier.Upload, limits courier.UploadLimits) error {
+func (s *UploadStore) CreateUpload(ctx context.Context, u *courier.Upload, limits courier.UploadLimits) (err error) {
+	defer outage(&err)
 	tx, err := s.db.Begin(ctx)
 	if err != nil {
 		return err
@@ -109,21 +112,24 @@ func (s *UploadStore) CreateUpload(ctx context.Context, u *courier.Upload, limit
 }
 
 // SetUploadMultipartID records the S3 multipart upload holding the bytes.
-func (s *UploadStore) SetUploadMultipartID(ctx context.Context, id, multipartID string) error {
-	_, err := s.db.Exec(ctx, `UPDATE uploads SET multipart_id = $2 WHERE id = $1`, id, multipartID)
+func (s *UploadStore) SetUploadMultipartID(ctx context.Context, id, multipartID string) (err error) {
+	defer outage(&err)
+	_, err = s.db.Exec(ctx, `UPDATE uploads SET multipart_id = $2 WHERE id = $1`, id, multipartID)
 	return err
 }
 
 // SetUploadSize records a length declared late, so limits see it.
-func (s *UploadStore) SetUploadSize(ctx context.Context, id string, size int64) error {
-	_, err := s.db.Exec(ctx, `UPDATE uploads SET size = $2 WHERE id = $1`, id, size)
+func (s *UploadStore) SetUploadSize(ctx context.Context, id string, size int64) (err error) {
+	defer outage(&err)
+	_, err = s.db.Exec(ctx, `UPDATE uploads SET size = $2 WHERE id = $1`, id, size)
 	return err
 }
 
 // MoveUpload moves an upload from one of the states from to state to, and
 // reports whether it moved: two requests finishing the same upload, or a
 // request and the reconciler, see one of them win.
-func (s *UploadStore) MoveUpload(ctx context.Context, id string, to courier.UploadState, from ...courier.UploadState) (bool, error) {
+func (s *UploadStore) MoveUpload(ctx context.Context, id string, to courier.UploadState, from ...courier.UploadState) (_ bool, err error) {
+	defer outage(&err)
 	states := make([]string, len(from))
 	for i, st := range from {
 		states[i] = string(st)
@@ -136,7 +142,8 @@ func (s *UploadStore) MoveUpload(ctx context.Context, id string, to courier.Uplo
 // ExtendUpload moves an active upload's expiry to until, when that is more
 // than step later than now set: an upload in progress lives its expiry
 // past its last append, at the cost of one write per step at most.
-func (s *UploadStore) ExtendUpload(ctx context.Context, id string, until time.Time, step time.Duration) (bool, error) {
+func (s *UploadStore) ExtendUpload(ctx context.Context, id string, until time.Time, step time.Duration) (_ bool, err error) {
+	defer outage(&err)
 	tag, err := s.db.Exec(ctx, `UPDATE uploads SET expires_at = $2
 		WHERE id = $1 AND state = 'active' AND expires_at > now()
 			AND expires_at < $2::timestamptz - $3::interval`, id, until, step)
@@ -145,7 +152,8 @@ func (s *UploadStore) ExtendUpload(ctx context.Context, id string, until time.Ti
 
 // ExpiredUploads returns up to limit uploads whose time is up: active ones
 // to abort, and finished ones whose tus bookkeeping is still around.
-func (s *UploadStore) ExpiredUploads(ctx context.Context, limit int) ([]*courier.Upload, error) {
+func (s *UploadStore) ExpiredUploads(ctx context.Context, limit int) (_ []*courier.Upload, err error) {
+	defer outage(&err)
 	return s.list(ctx, `SELECT `+uploadColumns+` FROM uploads
 		WHERE state IN ('active', 'finished') AND expires_at <= now()
 		ORDER BY expires_at LIMIT $1`, limit)
@@ -153,18 +161,20 @@ func (s *UploadStore) ExpiredUploads(ctx context.Context, limit int) ([]*courier
 
 // RetireUpload marks a swept upload: active ones become expired; finished
 // ones stay finished but leave the sweep (their expiry moves to infinity).
-func (s *UploadStore) RetireUpload(ctx context.Context, u *courier.Upload) error {
+func (s *UploadStore) RetireUpload(ctx context.Context, u *courier.Upload) (err error) {
+	defer outage(&err)
 	if u.State == courier.UploadActive {
 		_, err := s.MoveUpload(ctx, u.ID, courier.UploadExpired, courier.UploadActive)
 		return err
 	}
-	_, err := s.db.Exec(ctx, `UPDATE uploads SET expires_at = 'infinity' WHERE id = $1`, u.ID)
+	_, err = s.db.Exec(ctx, `UPDATE uploads SET expires_at = 'infinity' WHERE id = $1`, u.ID)
 	return err
 }
 
 // StrandedUploads returns up to limit uploads that have been finishing
 // for longer than age: whoever finished them stopped.
-func (s *UploadStore) StrandedUploads(ctx context.Context, age time.Duration, limit int) ([]*courier.Upload, error) {
+func (s *UploadStore) StrandedUploads(ctx context.Context, age time.Duration, limit int) (_ []*courier.Upload, err error) {
+	defer outage(&err)
 	return s.list(ctx, `SELECT `+uploadColumns+` FROM uploads
 		WHERE state = 'finishing' AND state_changed_at < now() - $2::interval
 		ORDER BY state_changed_at LIMIT $1`, limit, age)
@@ -174,7 +184,8 @@ func (s *UploadStore) StrandedUploads(ctx context.Context, age time.Duration, li
 // have been processing, untouched, for longer than age: their job may be
 // lost (Redis restarted without persistence), and re-enqueuing is
 // harmless (a queued or retained job refuses the duplicate).
-func (s *UploadStore) StaleProcessingBlobs(ctx context.Context, age time.Duration, limit int) ([]string, error) {
+func (s *UploadStore) StaleProcessingBlobs(ctx context.Context, age time.Duration, limit int) (_ []string, err error) {
+	defer outage(&err)
 	rows, err := s.db.Query(ctx, `SELECT id FROM blobs
 		WHERE state = 'processing' AND updated_at < now() - $2::interval
 		ORDER BY updated_at LIMIT $1`, limit, age)

@@ -10,7 +10,8 @@
 # Settings are the ones Courier reads, with the same defaults:
 #   COURIER_S3_ENDPOINT (http://127.0.0.1:7070), COURIER_S3_ACCESS_KEY,
 #   COURIER_S3_SECRET_KEY, COURIER_CACHE (~/.cache/courier), COURIER_DATA (.data),
-#   COURIER_TEST_MINIO_ENDPOINT (http://127.0.0.1:17100; same keys)
+#   COURIER_TEST_MINIO_ENDPOINT (http://127.0.0.1:17100; same keys),
+#   COURIER_PG_MAX_CONNECTIONS (400: the suite runs packages side by side)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -25,6 +26,7 @@ MINIO_ENDPOINT=${COURIER_TEST_MINIO_ENDPOINT:-http://127.0.0.1:17100}
 # The MinIO build the tests were last run against; `go install
 # github.com/minio/minio@latest` names a newer one when there is.
 MINIO_VERSION=v0.0.0-20260212201848-7aac2a2c5b7c
+PG_MAX_CONNECTIONS=${COURIER_PG_MAX_CONNECTIONS:-400}
 APT_UPDATED=
 
 say() { printf '==> %s\n' "$*"; }
@@ -77,6 +79,20 @@ postgres() {
 		say "starting PostgreSQL $version"
 		as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start ||
 			die "could not start PostgreSQL $version (see /var/log/postgresql)"
+		wait_for pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not answer on 127.0.0.1:5432"
+	fi
+	# The suite runs packages side by side, each with nodes and pools of
+	# its own: PostgreSQL's default of 100 connections is too few.
+	local conns
+	conns=$(psql -h 127.0.0.1 -U postgres -tAc "SHOW max_connections")
+	if [ "$conns" -lt "$PG_MAX_CONNECTIONS" ]; then
+		local version
+		version=$(ls /etc/postgresql | sort -V | tail -1)
+		say "PostgreSQL max_connections $conns -> $PG_MAX_CONNECTIONS (restart)"
+		psql -h 127.0.0.1 -U postgres -qc "ALTER SYSTEM SET max_connections = $PG_MAX_CONNECTIONS" ||
+			die "could not raise max_connections"
+		as_root pg_ctlcluster --skip-systemctl-redirect "$version" main restart ||
+			die "could not restart PostgreSQL $version (see /var/log/postgresql)"
 		wait_for pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not answer on 127.0.0.1:5432"
 	fi
 	for db in courier courier_test; do

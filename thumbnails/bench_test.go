@@ -5,9 +5,11 @@ import (
 	"context"
 	"image"
 	"image/jpeg"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"testing"
@@ -134,4 +136,29 @@ func BenchmarkStages12MP(b *testing.B) {
 			blurhash(thumb)
 		}
 	})
+}
+
+// BenchmarkDecodeBytes12MP sets Info.DecodeBytes, the estimate the
+// worker's decode memory budget takes, beside what Process and
+// StripMetadata of a 12 MP JPEG really allocate (the peak of live memory
+// is at most that).
+func BenchmarkDecodeBytes12MP(b *testing.B) {
+	data := photo12MP()
+	info, err := Probe(bytes.NewReader(data), int64(len(data)), Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for range b.N {
+		if _, err := Process(context.Background(), bytes.NewReader(data), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := StripMetadata(io.Discard, bytes.NewReader(data), Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(info.DecodeBytes(int64(len(data))))/(1<<20), "estimate-MiB")
+	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(b.N)/(1<<20), "alloc-MiB/op")
 }

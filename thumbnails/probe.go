@@ -16,6 +16,11 @@ type Info struct {
 	// Orientation is the EXIF orientation (1–8) that Process applies; 1
 	// for formats without one and for HEIC, whose rotation libheif applies.
 	Orientation int
+	// DecodedPixels is the size of the largest picture decoding makes:
+	// width×height, or more when a container understates its coded
+	// stream (a HEIC whose ispe says 64×64 over a 16000×16000 frame).
+	// Limits.MaxPixels bounds it too, and memory estimates use it.
+	DecodedPixels int64
 }
 
 // Probe reads only the header of the image in r (size bytes long) and
@@ -37,14 +42,19 @@ func probe(ra io.ReaderAt, size int64, lim Limits) (Info, error) {
 	if format == "" {
 		return Info{}, courier.Errorf(courier.EINVALID, "unsupported image format")
 	}
-	cfg, err := decodeConfig(format, ra, size)
+	cfg, decoded, err := decodeConfig(format, ra, size)
 	if err != nil {
 		return Info{}, corrupt(format, err)
 	}
 	if err := lim.check(cfg.Width, cfg.Height, size); err != nil {
 		return Info{}, err
 	}
-	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height}
+	if decoded != image.Pt(cfg.Width, cfg.Height) && lim.check(decoded.X, decoded.Y, size) != nil {
+		return Info{}, courier.Errorf(courier.ETOOLARGE, "image codes %dx%d pixels (its header says %dx%d); the limit is %d pixels",
+			decoded.X, decoded.Y, cfg.Width, cfg.Height, lim.MaxPixels)
+	}
+	info := Info{Format: format, Width: cfg.Width, Height: cfg.Height,
+		DecodedPixels: max(int64(cfg.Width)*int64(cfg.Height), int64(decoded.X)*int64(decoded.Y))}
 	info.Orientation = readOrientation(format, ra, size)
 	if swapsAxes(info.Orientation) {
 		info.Width, info.Height = info.Height, info.Width
@@ -52,8 +62,9 @@ func probe(ra io.ReaderAt, size int64, lim Limits) (Info, error) {
 	return info, nil
 }
 
-// decodeConfig reads the stored width and height from the header.
-func decodeConfig(format string, ra io.ReaderAt, size int64) (cfg image.Config, err error) {
+// decodeConfig reads the stored width and height from the header, and
+// the size of the largest picture decoding makes.
+func decodeConfig(format string, ra io.ReaderAt, size int64) (cfg image.Config, decoded image.Point, err error) {
 	// Decoders are third-party code fed hostile input; one that panics on
 	// a crafted header must cost this image, not the worker.
 	defer func() {
@@ -63,7 +74,7 @@ func decodeConfig(format string, ra io.ReaderAt, size int64) (cfg image.Config, 
 	}()
 	c, ok := codecs[format]
 	if !ok {
-		return cfg, fmt.Errorf("no decoder for %s", format)
+		return cfg, decoded, fmt.Errorf("no decoder for %s", format)
 	}
 	return c.config(io.NewSectionReader(ra, 0, size))
 }

@@ -80,7 +80,11 @@ func conform(t *testing.T, n *node, token, v string, s spec) {
 	// Location, Upload-Offset and the completeness header saying
 	// incomplete.
 	first := 20 << 10
-	resp, body, interim := do(t, "POST", base, token, createHdr(v, false, len(data)), data[:first])
+	// Representation metadata comes from the creation's Content-Type and
+	// Content-Disposition.
+	ch := createHdr(v, false, len(data))
+	ch["Content-Type"], ch["Content-Disposition"] = "image/jpeg", `inline; filename="photo.jpg"`
+	resp, body, interim := do(t, "POST", base, token, ch, data[:first])
 	if resp.StatusCode != 201 {
 		t.Fatalf("creation: %d %s, want 201", resp.StatusCode, body)
 	}
@@ -186,7 +190,8 @@ func conform(t *testing.T, n *node, token, v string, s spec) {
 		t.Errorf("completing append says incomplete: %v", resp.Header)
 	}
 	var b courier.Blob
-	if json.Unmarshal(body, &b) != nil || b.ID != idOf(t, loc) || b.Size != int64(len(data)) {
+	if json.Unmarshal(body, &b) != nil || b.ID != idOf(t, loc) || b.Size != int64(len(data)) ||
+		b.Filename != "photo.jpg" || b.ContentType != "image/jpeg" {
 		t.Errorf("completing append: body %s, want the blob", body)
 	}
 

@@ -143,7 +143,7 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id string,
 		d.problem(w, r, http.StatusUnsupportedMediaType, "", "appending needs Content-Type: application/partial-upload", nil)
 		return
 	}
-	offset, err := strconv.ParseInt(r.Header.Get("Upload-Offset"), 10, 64)
+	offset, offsetOK := sfNonNegative(r.Header.Get("Upload-Offset"))
 	complete, ok := d.requestComplete(r)
 	if !ok && !d.incomplete { // -01: an append without Upload-Incomplete completes the upload
 		d.problem(w, r, 400, "", "Upload-Offset and "+d.completeHeader()+" are required", nil)
@@ -151,7 +151,7 @@ func (h *Handler) draftAppend(w http.ResponseWriter, r *http.Request, id string,
 	} else if !ok {
 		complete = true
 	}
-	if err != nil || offset < 0 {
+	if !offsetOK {
 		d.problem(w, r, 400, "", "Upload-Offset must be a non-negative integer", nil)
 		return
 	}

@@ -35,7 +35,9 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, typ, detai
 	}
 }
 
-// sfBool parses a Structured Field Boolean (?0 or ?1).
+// sfBool parses a Structured Field Boolean (RFC 8941 3.3.6: ?0 or ?1).
+// No draft defines parameters on the completeness header, so none are
+// taken.
 func sfBool(v string) (value, ok bool) {
 	switch v {
 	case "?1":
@@ -46,18 +48,43 @@ func sfBool(v string) (value, ok bool) {
 	return false, false
 }
 
+// A Structured Field Integer has at most 15 digits (RFC 8941 3.3.1), which
+// keeps every offset and length, and their sums, inside int64.
+const (
+	maxSFDigits  = 15
+	maxSFInteger = 999_999_999_999_999
+)
+
+// sfNonNegative parses a non-negative Structured Field Integer: 1 to 15
+// ASCII digits. strconv alone would also take a sign ("+5", "-0") and 19
+// digits, which Upload-Offset and Upload-Length do not allow.
+func sfNonNegative(v string) (int64, bool) {
+	if len(v) == 0 || len(v) > maxSFDigits {
+		return 0, false
+	}
+	for i := 0; i < len(v); i++ {
+		if v[i] < '0' || v[i] > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil
+}
+
 // declaredLength finds the upload length a request declares: Upload-Length
 // (in versions that have it), or with the request completing the upload
 // the offset plus Content-Length. When both are present they must agree.
 func declaredLength(r *http.Request, d *draft, complete bool, offset int64) (length int64, known bool, err error) {
 	if v := r.Header.Get("Upload-Length"); v != "" && d.uploadLength {
-		length, err = strconv.ParseInt(v, 10, 64)
-		if err != nil || length < 0 {
+		length, known = sfNonNegative(v)
+		if !known && !d.ignoreInvalid {
 			return 0, false, errors.New("Upload-Length must be a non-negative integer")
 		}
-		known = true
 	}
 	if complete && r.ContentLength >= 0 {
+		if r.ContentLength > maxSFInteger-offset {
+			return 0, false, errors.New("Content-Length past the largest upload length")
+		}
 		if known && length != offset+r.ContentLength {
 			return 0, false, errors.New("Upload-Length and Content-Length disagree")
 		}

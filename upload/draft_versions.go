@@ -42,6 +42,10 @@ type draft struct {
 	// completedLength: in -11 (version 8) content appended to a complete
 	// upload is an inconsistent length, not a completed-upload problem.
 	completedLength bool
+	// ignoreInvalid: in -11 (version 8) a field whose value is not of its
+	// type "MUST cause the entire header field to be ignored"; before, an
+	// invalid Upload-Length is refused with 400.
+	ignoreInvalid bool
 	// finalBlob: from -06 (version 7) the completing response is what the
 	// target resource answers for the whole representation, 200 with the
 	// blob; before, 201 (recommended), with the blob too.
@@ -57,7 +61,7 @@ var drafts = map[string]*draft{
 	"7": {version: "7", partialType: true, uploadLength: true, limitAge: "max-age", problems: true, progress: true,
 		finalStatus: http.StatusOK},
 	"8": {version: "8", partialType: true, uploadLength: true, limitAge: "max-age", problems: true, progress: true,
-		acceptPatch: true, completedLength: true, finalStatus: http.StatusOK},
+		acceptPatch: true, completedLength: true, ignoreInvalid: true, finalStatus: http.StatusOK},
 }
 
 // draftOf returns the draft a request speaks, nil for none (tus 1.0), and

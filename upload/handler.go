@@ -107,8 +107,18 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// the same: not found. An active upload past its expiry is expired
 		// already, swept or not: a PATCH must not revive what the sweeper
 		// is about to delete.
-		u, err := h.uploads.Upload(r.Context(), id)
-		if err != nil || !courier.ValidID(id) || u.OwnerID != d.UserID || (u.State == courier.UploadExpired || u.State == courier.UploadTerminated) ||
+		var u *courier.Upload
+		var err error
+		if courier.ValidID(id) {
+			u, err = h.uploads.Upload(r.Context(), id)
+		}
+		if err != nil && courier.ErrorCode(err) != courier.ENOTFOUND {
+			// The database is down: the upload may well be there, and a
+			// 404 would make the phone give it up.
+			writeError(w, r, classify("database", err))
+			return
+		}
+		if u == nil || u.OwnerID != d.UserID || (u.State == courier.UploadExpired || u.State == courier.UploadTerminated) ||
 			(u.State == courier.UploadActive && !u.ExpiresAt.After(time.Now())) {
 			writeError(w, r, courier.Errorf(courier.ENOTFOUND, "upload not found"))
 			return
@@ -184,6 +194,10 @@ func (h *Handler) answerRepeat(w http.ResponseWriter, r *http.Request, d *courie
 		return false
 	}
 	u, err := h.uploads.UploadByIdempotencyKey(r.Context(), d.UserID, key)
+	if err != nil && courier.ErrorCode(err) != courier.ENOTFOUND {
+		writeError(w, r, classify("database", err))
+		return true
+	}
 	if err != nil || (u.State == courier.UploadExpired || u.State == courier.UploadTerminated) {
 		return false // new, or the earlier one is gone: create afresh
 	}

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"encoding/base64"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -83,6 +84,46 @@ func FuzzParseMetadata(f *testing.F) {
 		}
 		if len(md.Filename) > maxFilename || md.Filetype == "" || (md.SHA256 != "" && len(md.SHA256) != 64) {
 			t.Fatalf("accepted invalid metadata %+v", md)
+		}
+	})
+}
+
+// FuzzRequestMetadata feeds every header a creation takes metadata from
+// (Upload-Metadata, Idempotency-Key, Repr-Digest, and the draft's
+// Content-Type and Content-Disposition filename) through requestMetadata:
+// it must never panic, a key given twice differently is refused, and
+// whatever it accepts is valid.
+func FuzzRequestMetadata(f *testing.F) {
+	f.Add("mode "+b64("e2e"), "key-1", "sha-256=:"+b64(strings.Repeat("\x00", 32))+":", "image/jpeg", "a.jpg", true)
+	f.Add("mode "+b64("e2e")+",mode "+b64("plain"), "", "", "", "", false)
+	f.Add("filename "+b64("b.png"), `"quoted"`, "sha-512=:AAAA:, sha-256=abc", "", "a.png", true)
+	f.Fuzz(func(t *testing.T, uploadMetadata, idempotencyKey, reprDigest, filetype, filename string, ietf bool) {
+		info := map[string]string{}
+		if filetype != "" {
+			info["filetype"] = filetype
+		}
+		if filename != "" {
+			info["filename"] = filename
+		}
+		h := http.Header{}
+		h.Set("Upload-Metadata", uploadMetadata)
+		h.Set("Idempotency-Key", idempotencyKey)
+		h.Set("Repr-Digest", reprDigest)
+		md, err := requestMetadata(info, h, ietf)
+		if err != nil {
+			return
+		}
+		if md.Mode != courier.BlobPlain && md.Mode != courier.BlobE2E {
+			t.Fatalf("accepted mode %q", md.Mode)
+		}
+		if len(md.Filename) > maxFilename || md.Filetype == "" || len(md.IdempotencyKey) > maxIdempotencyKey {
+			t.Fatalf("accepted invalid metadata %+v", md)
+		}
+		if md.SHA256 != "" && (len(md.SHA256) != 64 || strings.Trim(md.SHA256, "0123456789abcdef") != "") {
+			t.Fatalf("accepted sha256 %q", md.SHA256)
+		}
+		if m, err := ParseMetadataHeader(uploadMetadata); err == nil && m["mode"] != "" && m["mode"] != string(md.Mode) {
+			t.Fatalf("Upload-Metadata said mode %q, got %q", m["mode"], md.Mode)
 		}
 	})
 }

@@ -42,7 +42,12 @@ func (s *store) useIn(c *handler.StoreComposer) {
 
 func (s *store) NewUpload(ctx context.Context, info handler.FileInfo) (handler.Upload, error) {
 	up, err := s.s3.NewUpload(ctx, info)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
+		// s3store flattens the SDK's error into text (%s), so it cannot
+		// be told apart: creating the multipart upload or the .info
+		// failing is S3 not serving, and the cause goes to the log.
+		return nil, tusError(courier.Unavailable("storage", err))
+	} else if err != nil {
 		return nil, storeError(err)
 	}
 	full, err := up.GetInfo(ctx) // cached by s3store: no request

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/inmem"
@@ -31,6 +32,7 @@ import (
 // can count them; TestMedia_AsynqFlow uses the Redis bus itself.
 type mediaEnv struct {
 	t       *testing.T
+	db      *pgxpool.Pool
 	blobs   *postgres.BlobStore
 	objects *s3.Client
 	handler *MediaHandler
@@ -51,7 +53,7 @@ func newMediaEnv(t *testing.T, cfg MediaConfig) *mediaEnv {
 	}
 	db := testenv.NewDB(t)
 	objects, _ := testenv.NewS3(t)
-	e := &mediaEnv{t: t, blobs: postgres.NewBlobStore(db.Pool), objects: objects, redis: testenv.NewRedisDB(t)}
+	e := &mediaEnv{t: t, db: db.Pool, blobs: postgres.NewBlobStore(db.Pool), objects: objects, redis: testenv.NewRedisDB(t)}
 	opt, err := asynq.ParseRedisURI(e.redis)
 	if err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/s3"
@@ -35,6 +36,16 @@ type MediaConfig struct {
 	// Video runs ffmpeg and ffprobe: thread cap, per-run deadline, limits.
 	// Default transcode's defaults (2 threads, 10 minutes a run).
 	Video transcode.Config
+	// DecodeMemory bounds the memory photo decoding takes in this process,
+	// across jobs: before decoding, each photo (and each video's poster)
+	// takes its estimate (thumbnails.Info.DecodeBytes, from the header)
+	// from this budget, waits while other jobs hold too much of it, and
+	// gives it back when done. A photo whose estimate alone is over the
+	// budget fails as too large. So the job count (-worker-concurrency)
+	// bounds small photos, and this bounds large ones: four 48 MP HEICs
+	// at once would need about 2.7 GB. Default 1 GiB (six 12 MP HEICs, or
+	// one 48 MP one, at a time); the heap may grow to about twice it.
+	DecodeMemory int64
 	// PosterTimeout bounds probing and grabbing the poster of one video,
 	// so a hostile file cannot hold the media queue. Default 2 minutes.
 	PosterTimeout time.Duration
@@ -62,8 +73,12 @@ type MediaHandler struct {
 	events  courier.EventPublisher
 	queue   Enqueuer
 	cfg     MediaConfig
-	tempDir string // cfg.TempDir/courier-worker-<pid>
+	tempDir string              // cfg.TempDir/courier-worker-<pid>
+	decode  *semaphore.Weighted // cfg.DecodeMemory, in bytes
 }
+
+// DefaultDecodeMemory is MediaConfig.DecodeMemory's default.
+const DefaultDecodeMemory = 1 << 30
 
 // NewMediaHandler returns a handler over its dependencies; queue is where
 // TypeProcessBlob enqueues the TypeTranscodeBlob of a video.
@@ -74,11 +89,14 @@ func NewMediaHandler(objects ObjectStore, blobs courier.BlobStore, events courie
 	if cfg.TempDir == "" {
 		cfg.TempDir = os.TempDir()
 	}
+	if cfg.DecodeMemory <= 0 {
+		cfg.DecodeMemory = DefaultDecodeMemory
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	return &MediaHandler{objects: objects, blobs: blobs, events: events, queue: queue, cfg: cfg,
-		tempDir: processTempDir(cfg.TempDir, cfg.Logger)}
+		tempDir: processTempDir(cfg.TempDir, cfg.Logger), decode: semaphore.NewWeighted(cfg.DecodeMemory)}
 }
 
 // VariantKey is where a blob's variant is stored. It depends on nothing but

@@ -20,7 +20,7 @@ import (
 //
 // and records the displayed width and height and the blurhash. The header
 // is checked first, so a decompression bomb fails here, before a pixel is
-// decoded.
+// decoded; then the decode's memory is taken from the worker's budget.
 func (h *MediaHandler) photo(ctx context.Context, b *courier.Blob, path string) error {
 	lim := h.photoLimits()
 	f, err := os.Open(path)
@@ -32,9 +32,15 @@ func (h *MediaHandler) photo(ctx context.Context, b *courier.Blob, path string) 
 	if err != nil {
 		return fmt.Errorf("media: %w", err)
 	}
-	if _, err := thumbnails.Probe(f, fi.Size(), lim); err != nil {
+	info, err := thumbnails.Probe(f, fi.Size(), lim)
+	if err != nil {
 		return err
 	}
+	release, err := h.reserveDecode(ctx, info, fi.Size())
+	if err != nil {
+		return err
+	}
+	defer release()
 	res, err := thumbnails.Process(ctx, rewind(f), lim)
 	if err != nil {
 		return err
@@ -75,4 +81,21 @@ func (h *MediaHandler) photo(ctx context.Context, b *courier.Blob, path string) 
 func rewind(f *os.File) io.Reader {
 	f.Seek(0, io.SeekStart)
 	return f
+}
+
+// reserveDecode takes the estimated memory of decoding the image info
+// describes (size bytes long) from the worker's budget, waiting while
+// other jobs hold it, and returns the function that gives it back. An
+// image that needs more than the whole budget is refused (ETOOLARGE): it
+// could never run.
+func (h *MediaHandler) reserveDecode(ctx context.Context, info thumbnails.Info, size int64) (release func(), err error) {
+	n := info.DecodeBytes(size)
+	if n > h.cfg.DecodeMemory {
+		return nil, courier.Errorf(courier.ETOOLARGE, "a %dx%d %s image needs about %d MiB to decode; this worker decodes at most %d MiB at once",
+			info.Width, info.Height, info.Format, n>>20, h.cfg.DecodeMemory>>20)
+	}
+	if err := h.decode.Acquire(ctx, n); err != nil {
+		return nil, fmt.Errorf("media: waiting for decode memory: %w", err)
+	}
+	return func() { h.decode.Release(n) }, nil
 }

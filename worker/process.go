@@ -45,14 +45,21 @@ func (h *MediaHandler) process(ctx context.Context, b *courier.Blob) error {
 	}
 	switch classify(head, b.ContentType) {
 	case kindPhoto:
+		if thumbnails.Sniff(head) != "" {
+			// Recorded even if the photo fails below (a bomb is still a
+			// photo); a file only declared one is not.
+			b.Kind = courier.KindPhoto
+		}
 		// Refuse a file over the byte limit before downloading it.
 		if lim := h.photoLimits(); b.Size > lim.MaxBytes {
 			return courier.Errorf(courier.ETOOLARGE, "image is %d bytes; the limit is %d", b.Size, lim.MaxBytes)
 		}
 		return h.withOriginal(ctx, b, func(path string) error { return h.photo(ctx, b, path) })
 	case kindAV:
+		// Video or audio is for ffprobe to say (video sets b.Kind).
 		return h.withOriginal(ctx, b, func(path string) error { return h.video(ctx, b, path) })
 	}
+	b.Kind = courier.KindOther
 	return h.ready(ctx, b, false)
 }
 

@@ -30,22 +30,17 @@ func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) 
 	courier.Logger(ctx).Debug("media probed", "container", info.Container, "video", info.VideoCodec,
 		"audio", info.AudioCodec, "width", info.Width, "height", info.Height, "rotation", info.Rotation)
 	if !info.HasVideo {
-		b.Variants = []courier.Variant{}
+		b.Kind, b.Variants = courier.KindAudio, []courier.Variant{}
 		return h.ready(ctx, b, false)
 	}
-	b.Width, b.Height = info.Width, info.Height
+	b.Kind, b.Width, b.Height = courier.KindVideo, info.Width, info.Height
 
 	poster := filepath.Join(filepath.Dir(path), "poster.jpg")
 	if err := h.cfg.Video.Poster(pctx, path, poster, info); err != nil {
 		return err
 	}
 	// The thumb and the blurhash come from the poster, as for a photo.
-	pf, err := os.Open(poster)
-	if err != nil {
-		return fmt.Errorf("media: %w", err)
-	}
-	defer pf.Close()
-	res, err := thumbnails.Process(ctx, pf, h.photoLimits())
+	res, err := h.posterThumb(ctx, poster)
 	if err != nil {
 		// ffmpeg wrote it; if we cannot read it back, it is our fault.
 		return fmt.Errorf("media: poster: %v", err)
@@ -81,6 +76,31 @@ func (h *MediaHandler) video(ctx context.Context, b *courier.Blob, path string) 
 		return h.enqueueTranscode(ctx, b.ID)
 	}
 	return nil
+}
+
+// posterThumb makes the thumb and blurhash of the poster at path, within
+// the decode memory budget like any photo.
+func (h *MediaHandler) posterThumb(ctx context.Context, path string) (*thumbnails.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	lim := h.photoLimits()
+	info, err := thumbnails.Probe(f, fi.Size(), lim)
+	if err != nil {
+		return nil, err
+	}
+	release, err := h.reserveDecode(ctx, info, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return thumbnails.Process(ctx, rewind(f), lim)
 }
 
 // transcode is the TypeTranscodeBlob job: the MP4 variant of a video that

@@ -82,7 +82,7 @@ func buildVectors() (*vectors, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.Sealed = sealed
+		s.Sealed, s.Distribution = sealed, Distribution(s.ConversationID, sealed)
 		v.SenderKeys = append(v.SenderKeys, s)
 	}
 

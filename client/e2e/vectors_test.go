@@ -80,6 +80,8 @@ type senderKeyVector struct {
 	Info               hexBytes           `json:"hpke_info"`
 	SenderKey          hexBytes           `json:"sender_key"` // the 84 bytes sealed
 	Sealed             hexBytes           `json:"sealed"`
+	// Distribution is the mailbox payload carrying Sealed.
+	Distribution hexBytes `json:"distribution"`
 }
 
 type mediaVector struct {
@@ -168,6 +170,10 @@ func TestVectors(t *testing.T) {
 			t.Errorf("%s: opening the pinned sealed sender key: %v", s.RecipientKEM, err)
 		} else if !bytes.Equal(k.marshal(), s.SenderKey) {
 			t.Errorf("%s: opened %x, want %x", s.RecipientKEM, k.marshal(), []byte(s.SenderKey))
+		}
+		if conv, inner, err := OpenDistribution(s.Distribution); err != nil || conv != s.ConversationID || !bytes.Equal(inner, s.Sealed) ||
+			!bytes.Equal(Distribution(s.ConversationID, s.Sealed), s.Distribution) {
+			t.Errorf("%s: the distribution payload differs: %v", s.RecipientKEM, err)
 		}
 		if !bytes.Equal(senderKeyInfo(s.ConversationID, s.SenderDeviceID, s.RecipientDeviceID), s.Info) {
 			t.Errorf("%s: hpke info differs", s.RecipientKEM)

@@ -54,7 +54,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return err
 	}
 	c, err := client.New(client.Config{Store: st, MediaDir: filepath.Join(filepath.Dir(*storePath), "media"),
-		Logger: discardLogger()})
+		Logger: discardLogger(), Encryption: true})
 	if err != nil {
 		return err
 	}
@@ -200,17 +200,20 @@ func (u *chatUI) command(line string) {
 	f := strings.Fields(line)
 	var err error
 	switch {
-	case f[0] == "/new" && len(f) >= 2:
+	case (f[0] == "/new" || f[0] == "/enew") && len(f) >= 2:
 		var conv *client.Conversation
-		if conv, err = u.c.CreateDirect(ctx, f[1]); err == nil {
+		nc := courier.NewConversation{Kind: courier.ConversationDirect, UserID: f[1], Encrypted: f[0] == "/enew"}
+		if conv, err = u.c.Create(ctx, nc); err == nil {
 			if len(f) >= 3 {
 				saveContact(ctx, u.st, f[1], f[2])
 			}
 			u.openConversation(conv.ID)
 		}
-	case f[0] == "/group" && len(f) >= 3:
+	case (f[0] == "/group" || f[0] == "/egroup") && len(f) >= 3:
 		var conv *client.Conversation
-		if conv, err = u.c.CreateGroup(ctx, f[1], strings.Split(f[2], ",")); err == nil {
+		nc := courier.NewConversation{Kind: courier.ConversationGroup, Name: f[1], Members: strings.Split(f[2], ","),
+			Encrypted: f[0] == "/egroup"}
+		if conv, err = u.c.Create(ctx, nc); err == nil {
 			u.openConversation(conv.ID)
 		}
 	case f[0] == "/open" && len(f) == 2:
@@ -224,7 +227,7 @@ func (u *chatUI) command(line string) {
 	case f[0] == "/file" && len(f) == 2 && u.open != "":
 		_, err = u.c.Send(ctx, u.open, nil, client.Attachment{Path: f[1], ContentType: contentTypeOf(f[1])})
 	case strings.HasPrefix(line, "/"):
-		err = errors.New("commands: /new USER-ID [NAME], /group NAME ID,ID, /open N, /file PATH, /quit")
+		err = errors.New("commands: /new USER-ID [NAME], /group NAME ID,ID (/enew, /egroup: end-to-end encrypted), /open N, /file PATH, /quit")
 	case u.open == "":
 		err = errors.New("open a conversation first (/open N or /new USER-ID)")
 	default:

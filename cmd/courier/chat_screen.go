@@ -45,7 +45,11 @@ func (u *chatUI) render() {
 		}
 		msgs, _ := u.st.Messages(ctx, u.me.UserID, u.open, 0, chatHistory)
 		for _, m := range msgs {
-			fmt.Fprintf(&b, "%s %s: %s%s\r\n", m.Time.Local().Format("15:04"), contactName(ctx, u.st, m.SenderID), m.Body, marks(m))
+			body := string(m.Body)
+			if m.Locked {
+				body = "🔒 (not readable on this device)"
+			}
+			fmt.Fprintf(&b, "%s %s: %s%s\r\n", m.Time.Local().Format("15:04"), contactName(ctx, u.st, m.SenderID), body, marks(m))
 			for _, id := range m.Attachments {
 				fmt.Fprintf(&b, "      📎 %s\r\n", u.blobText(id))
 			}
@@ -93,8 +97,13 @@ func (u *chatUI) blobText(id string) string {
 	return id
 }
 
-// title names a conversation: a group's name, or the other member's.
+// title names a conversation: a group's name, or the other member's; a
+// lock marks an end-to-end encrypted one.
 func (u *chatUI) title(c client.Conversation) string {
+	if c.Encrypted {
+		c.Encrypted = false
+		return u.title(c) + " 🔒"
+	}
 	if c.Name != "" {
 		return c.Name
 	}

@@ -76,7 +76,8 @@ func (s *tmuxSession) wait(want ...string) string {
 // Two users chat in two terminals: a conversation with an unread count,
 // ticks moving to read, typing, a photo with its thumbnail's details,
 // history shown from the store at start, and a message written while the
-// server is down delivered when it is back.
+// server is down delivered when it is back; then the same in an encrypted
+// conversation.
 func TestChat_TwoTerminals(t *testing.T) {
 	if _, err := exec.LookPath("tmux"); err != nil {
 		t.Fatal("tmux is missing: run scripts/services.sh")
@@ -157,4 +158,15 @@ func TestChat_TwoTerminals(t *testing.T) {
 	startProcess(t, "dev", cfg)
 	bob.wait("alice: written offline")
 	alice.wait("alice: written offline  ✓✓")
+
+	// An end-to-end encrypted conversation works the same.
+	alice.keys("/enew "+bobID+" bob", true)
+	alice.wait("── bob 🔒 ──")
+	alice.keys("sealed hello", true)
+	alice.wait("alice: sealed hello  ✓✓")
+	bob.wait("1 alice 🔒")
+	bob.keys("/open 1", true)
+	bob.wait("── alice 🔒 ──", "alice: sealed hello")
+	bob.keys("sealed reply", true)
+	alice.wait("bob: sealed reply")
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/s3"
+	"github.com/courier-chat/courier/worker"
 )
 
 // Config is every setting of every subcommand. Each field is bound to a flag
@@ -40,15 +42,24 @@ type Config struct {
 	TrustedProxies      string // comma-separated addresses or CIDRs whose X-Forwarded-* count
 
 	// Worker.
-	WorkerConcurrency int
-	MetricsAddr       string // a standalone worker's /metrics and /healthz; "" for none
-	DebugAddr         string // Go's profiler; "" for none
+	WorkerConcurrency  int
+	WorkerDecodeMemory int64  // bytes of photo decoding at once, across jobs
+	MetricsAddr        string // a standalone worker's /metrics and /healthz; "" for none
+	DebugAddr          string // Go's profiler; "" for none
+
+	// Limits of the HTTP server (api.Config says what each bounds).
+	HTTPReadHeaderTimeout time.Duration
+	HTTPReadTimeout       time.Duration
+	HTTPWriteTimeout      time.Duration
+	HTTPIdleTimeout       time.Duration
 
 	// Messaging (realtime).
 	MessageRate  int // messages per device per second
 	MessageBurst int // burst of messages per device
 	TypingRate   int // typing frames per device per second
 	WSSendQueue  int // frames queued for a slow socket before it is dropped
+	WSPerDevice  int // sockets per device per node
+	WSPerUser    int // sockets per user per node
 
 	// Push: APNs, FCM and the fallback provider (push.go).
 	Push pushConfig
@@ -83,12 +94,19 @@ func (c *Config) bind(fs *flag.FlagSet) error {
 	b.int64(&c.UploadMaxBytes, "upload-max-bytes-in-progress", 8<<30, "bytes of uploads in progress per user")
 	b.str(&c.TrustedProxies, "trusted-proxies", "", "comma-separated IPs or CIDRs of the load balancers whose Forwarded / X-Forwarded-Host / X-Forwarded-Proto headers upload URLs follow; empty trusts none")
 	b.integer(&c.WorkerConcurrency, "worker-concurrency", 4, "jobs a worker runs at once")
+	b.int64(&c.WorkerDecodeMemory, "worker-decode-memory", worker.DefaultDecodeMemory, "bytes of photo decoding a worker runs at once, across jobs: each photo waits for its estimate (from its header), one needing more is refused")
 	b.str(&c.MetricsAddr, "metrics-addr", ":9091", "address courier worker serves /metrics and /healthz on, empty for none (serve and dev show the same on the API's /metrics)")
 	b.str(&c.DebugAddr, "debug-addr", "", "address serving Go's profiler at /debug/pprof/ (unauthenticated: loopback only), empty for none")
+	b.duration(&c.HTTPReadHeaderTimeout, "http-read-header-timeout", 10*time.Second, "longest a client may take to send a request's headers")
+	b.duration(&c.HTTPReadTimeout, "http-read-timeout", 30*time.Second, "longest a request body may send nothing (an upload that keeps sending runs as long as it needs)")
+	b.duration(&c.HTTPWriteTimeout, "http-write-timeout", 30*time.Second, "longest a response (a download) may wait for the client to read more")
+	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", 120*time.Second, "an idle keep-alive connection is closed after this")
 	b.integer(&c.MessageRate, "message-rate", 20, "messages per device per second (token bucket, per API node)")
 	b.integer(&c.MessageBurst, "message-burst", 40, "burst of messages per device")
 	b.integer(&c.TypingRate, "typing-rate", 5, "typing frames per device per second")
 	b.integer(&c.WSSendQueue, "ws-send-queue", 256, "frames queued for a WebSocket before it is dropped as a slow consumer")
+	b.integer(&c.WSPerDevice, "ws-max-per-device", messaging.DefaultMaxSocketsPerDevice, "WebSockets one device may hold on a node; a newer one closes the oldest with 4002")
+	b.integer(&c.WSPerUser, "ws-max-per-user", messaging.DefaultMaxSocketsPerUser, "WebSockets one user may hold on a node; a newer one closes the oldest with 4002")
 	c.Push.bind(&b)
 	return b.err
 }
@@ -126,9 +144,15 @@ func (c *Config) Validate() error {
 	if c.WorkerConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("worker-concurrency %d: want at least 1", c.WorkerConcurrency))
 	}
+	if c.WorkerDecodeMemory < 64<<20 {
+		errs = append(errs, fmt.Errorf("worker-decode-memory %d: want at least 64 MiB (one 12 MP JPEG needs about 40)", c.WorkerDecodeMemory))
+	}
 	errs = append(errs, c.Push.validate()...)
-	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 {
-		errs = append(errs, errors.New("message-rate, message-burst, typing-rate and ws-send-queue must be positive"))
+	if c.HTTPReadHeaderTimeout <= 0 || c.HTTPReadTimeout <= 0 || c.HTTPWriteTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
+		errs = append(errs, errors.New("http-read-header-timeout, http-read-timeout, http-write-timeout and http-idle-timeout must be positive"))
+	}
+	if c.MessageRate < 1 || c.MessageBurst < 1 || c.TypingRate < 1 || c.WSSendQueue < 1 || c.WSPerDevice < 1 || c.WSPerUser < 1 {
+		errs = append(errs, errors.New("message-rate, message-burst, typing-rate, ws-send-queue, ws-max-per-device and ws-max-per-user must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -204,6 +204,7 @@ func TestEndToEnd_HealthReadyMetrics(t *testing.T) {
 		`courier_http_requests_total{method="GET",route="GET /v1/devices",status="401"} 1`,
 		"courier_http_request_duration_seconds_bucket",
 		"courier_db_pool_max_conns",
+		"courier_ws_connections 0",
 		"go_goroutines",
 	} {
 		if !strings.Contains(string(metrics), want) {

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/redis"
@@ -30,11 +32,16 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	m.onClose(func(context.Context) error { svc.Close(); return nil })
 	m.Registry.MustRegister(svc.Collectors()...)
 
-	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue}, svc, bus, presence, m.Logger)
+	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue,
+		MaxSocketsPerDevice: c.WSPerDevice, MaxSocketsPerUser: c.WSPerUser}, svc, bus, presence, m.Logger)
 	// Runs before the services close (closers run in reverse): sockets get
 	// "going away" and reconnect to another node.
 	m.onClose(gw.Close)
 	gw.SetMailbox(postgres.NewMailboxStore(m.DB))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "courier_ws_connections",
+		Help: "WebSockets open on this node (capped per device and user by -ws-max-per-device, -ws-max-per-user).",
+	}, func() float64 { return float64(gw.Connections()) }))
 
 	// The HTTP conversation API (api/conversation.go) takes the decorated
 	// store, so HTTP sends fan out and are rate-limited like WebSocket ones.

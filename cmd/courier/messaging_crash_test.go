@@ -1,46 +1,88 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/courier-chat/courier"
-	"github.com/courier-chat/courier/client"
+	"github.com/gorilla/websocket"
 )
 
-// device is a crash-test client on the SDK's connection layer: it sends
-// messages one at a time, resends an unacknowledged message with the same
-// client ID after any failure, reconnects to its node when the socket
-// drops, and records every message it receives, deduplicated by
-// (conversation, seq).
+// device is a crash-test client: it sends messages one at a time, resends
+// an unacknowledged message with the same client ID after any failure,
+// reconnects to its node when the socket drops, and records every message
+// it receives, deduplicated by (conversation, seq).
 type device struct {
 	name, url, token string
+	urls             []string // nodes to fail over to in turn; none: url only
 
 	mu       sync.Mutex
-	conn     *client.Conn
+	ws       *websocket.Conn
+	answers  map[string]chan wsFrame     // request id → its answer
 	received map[string]map[int64]string // conversation → seq → client ID
 	acked    map[string]int64            // client ID → seq
-	retries  int                         // sends that failed and were resent
+	n        int
+	retries  int // sends that failed and were resent
+	sockets  int // connections made
+	resyncs  int // resync frames received (each answered with a sync)
+	lastAck  time.Time
+	maxPause time.Duration // longest time between two acks since reset
 }
 
 func newDevice(name, url, token string) *device {
-	return &device{name: name, url: url, token: token, received: map[string]map[int64]string{}, acked: map[string]int64{}}
+	return &device{name: name, url: url, token: token,
+		answers: map[string]chan wsFrame{}, received: map[string]map[int64]string{}, acked: map[string]int64{}}
 }
 
-// connect (re)dials and resyncs from the device's contiguous cursors.
+// connect (re)dials and resyncs from the device's contiguous cursors. A
+// dial that fails moves the device to its next node, if it has others.
 func (d *device) connect() error {
-	conn, err := client.Dial(context.Background(), d.url, d.token, client.ConnConfig{}, d.handle)
+	d.mu.Lock()
+	url := d.url
+	d.mu.Unlock()
+	ws, resp, err := dialSocket(url, d.token, true)
 	if err != nil {
+		if resp != nil {
+			err = fmt.Errorf("%s: %w (HTTP %d)", url, err, resp.StatusCode)
+		}
+		d.mu.Lock()
+		if i := slices.Index(d.urls, url); i >= 0 {
+			d.url = d.urls[(i+1)%len(d.urls)]
+		}
+		d.mu.Unlock()
 		return err
 	}
 	d.mu.Lock()
-	d.conn = conn
+	d.ws = ws
+	d.sockets++
+	cursors := d.cursors()
+	d.mu.Unlock()
+	go d.read(ws)
+	_, err = d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second)
+	return err
+}
+
+// resync syncs from the device's cursors, as a client told resync must:
+// what the socket missed is in the store. A sync refused while the store
+// is down (unavailable) is retried, as protocol.md asks.
+func (d *device) resync() {
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
+		d.mu.Lock()
+		cursors := d.cursors()
+		d.mu.Unlock()
+		if f, err := d.request("sync", map[string]any{"cursors": cursors}, 10*time.Second); err == nil || f.Type != "error" {
+			return // synced, or the socket is gone (a reconnect syncs)
+		}
+	}
+}
+
+// cursors is, per conversation, the highest seq up to which the device
+// holds every message. d.mu is held.
+func (d *device) cursors() map[string]int64 {
 	cursors := map[string]int64{}
 	for conv, seqs := range d.received {
 		var c int64
@@ -49,40 +91,61 @@ func (d *device) connect() error {
 		}
 		cursors[conv] = c
 	}
-	d.mu.Unlock()
-	_, err = d.request(courier.FrameSync, map[string]any{"cursors": cursors}, 10*time.Second)
-	return err
+	return cursors
 }
 
-// handle records a message frame.
-func (d *device) handle(f client.Frame) {
-	if f.Type != courier.EventMessage {
-		return
+func (d *device) read(ws *websocket.Conn) {
+	for {
+		_, b, err := ws.ReadMessage()
+		if err != nil {
+			return
+		}
+		var f wsFrame
+		json.Unmarshal(b, &f)
+		d.mu.Lock()
+		if f.Type == "message" {
+			var m wsMessage
+			json.Unmarshal(f.Data, &m)
+			if d.received[m.ConversationID] == nil {
+				d.received[m.ConversationID] = map[int64]string{}
+			}
+			d.received[m.ConversationID][m.Seq] = m.ClientID
+		}
+		if f.Type == "resync" {
+			d.resyncs++
+			go d.resync()
+		}
+		if ch, ok := d.answers[f.ID]; ok && f.ID != "" {
+			ch <- f
+			delete(d.answers, f.ID)
+		}
+		d.mu.Unlock()
 	}
-	var m wsMessage
-	json.Unmarshal(f.Data, &m)
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.received[m.ConversationID] == nil {
-		d.received[m.ConversationID] = map[int64]string{}
-	}
-	d.received[m.ConversationID][m.Seq] = m.ClientID
 }
 
-// request sends a frame and waits for its answer (synced for a sync); a
-// request unanswered in timeout closes the socket, as a phone gives up on
-// a dead connection.
+// request sends a frame and waits for its answer (synced for a sync).
 func (d *device) request(typ string, data any, timeout time.Duration) (wsFrame, error) {
 	d.mu.Lock()
-	conn := d.conn
+	d.n++
+	id := fmt.Sprintf("%s-%d", d.name, d.n)
+	ch := make(chan wsFrame, 1)
+	d.answers[id] = ch
+	ws := d.ws
 	d.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	f, err := conn.Request(ctx, typ, data)
-	if errors.Is(err, context.DeadlineExceeded) {
-		conn.Close()
+	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
+	if err := ws.WriteMessage(websocket.TextMessage, b); err != nil {
+		return wsFrame{}, err
 	}
-	return f, err
+	select {
+	case f := <-ch:
+		if f.Type == "error" {
+			return f, fmt.Errorf("%s: %s", typ, f.Data)
+		}
+		return f, nil
+	case <-time.After(timeout):
+		ws.Close()
+		return wsFrame{}, fmt.Errorf("%s: no answer in %v", typ, timeout)
+	}
 }
 
 // sendUntilAcked sends one message, reconnecting and resending with the
@@ -90,19 +153,34 @@ func (d *device) request(typ string, data any, timeout time.Duration) (wsFrame, 
 func (d *device) sendUntilAcked(t *testing.T, conv, clientID string) {
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		f, err := d.request(courier.FrameSend, map[string]any{"conversation_id": conv, "client_id": clientID, "body": []byte(clientID)}, 3*time.Second)
+		f, err := d.request("send", map[string]any{"conversation_id": conv, "client_id": clientID, "body": []byte(clientID)}, 3*time.Second)
 		if err == nil {
 			var s struct{ Seq int64 }
 			json.Unmarshal(f.Data, &s)
 			d.mu.Lock()
 			d.acked[clientID] = s.Seq
+			if now := time.Now(); !d.lastAck.IsZero() {
+				d.maxPause = max(d.maxPause, now.Sub(d.lastAck))
+			}
+			d.lastAck = time.Now()
+			// A client keeps its own message at the seq the ack gave: the
+			// socket that sent it gets no copy.
+			if d.received[conv] == nil {
+				d.received[conv] = map[int64]string{}
+			}
+			d.received[conv][s.Seq] = clientID
 			d.mu.Unlock()
 			return
 		}
 		d.mu.Lock()
 		d.retries++
+		ws := d.ws
 		d.mu.Unlock()
 		time.Sleep(100 * time.Millisecond)
+		if f.Type == "error" {
+			continue // the socket is up and refused for now (unavailable): resend on it
+		}
+		ws.Close()
 		for d.connect() != nil && time.Now().Before(deadline) {
 			time.Sleep(200 * time.Millisecond)
 		}
@@ -154,7 +232,7 @@ func TestMessaging_CrashNodeSIGKILL(t *testing.T) {
 
 	// Final catch-up: each device syncs from its cursors once more.
 	for _, d := range devices {
-		if _, err := d.request(courier.FrameSync, map[string]any{"cursors": map[string]int64{}}, 10*time.Second); err != nil {
+		if _, err := d.request("sync", map[string]any{"cursors": map[string]int64{}}, 10*time.Second); err != nil {
 			d.connect()
 		}
 	}

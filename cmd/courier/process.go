@@ -159,9 +159,13 @@ func (m *Main) startAPI(ctx context.Context) error {
 	c := m.Config
 	accounts := postgres.NewAccountService(m.DB)
 	m.API = api.NewServer(api.Config{
-		Addr:        c.HTTPAddr,
-		AdminSecret: c.AdminSecret,
-		OpenSignup:  c.OpenSignup,
+		Addr:              c.HTTPAddr,
+		AdminSecret:       c.AdminSecret,
+		OpenSignup:        c.OpenSignup,
+		ReadHeaderTimeout: c.HTTPReadHeaderTimeout,
+		ReadTimeout:       c.HTTPReadTimeout,
+		WriteTimeout:      c.HTTPWriteTimeout,
+		IdleTimeout:       c.HTTPIdleTimeout,
 	}, accounts, m.Logger, m.Registry)
 	m.API.AddReadyCheck("postgres", func(ctx context.Context) error { return m.DB.Ping(ctx) })
 	m.API.AddReadyCheck("redis", func(ctx context.Context) error { return m.Redis.Ping(ctx).Err() })

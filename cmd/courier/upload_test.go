@@ -3,10 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -288,16 +286,6 @@ func TestUpload_ExpiryRemovesEverything(t *testing.T) {
 			t.Fatalf("multipart upload left after expiry: %+v", up)
 		}
 	}
-}
-
-// waitJSON is a tiny helper for decoding bodies in draft tests.
-func decodeBlob(t *testing.T, body []byte) courier.Blob {
-	t.Helper()
-	var b courier.Blob
-	if err := json.Unmarshal(body, &b); err != nil {
-		t.Fatalf("blob JSON %q: %v", strings.TrimSpace(string(body)), err)
-	}
-	return b
 }
 
 // TestUpload_ExpirySlidesWithProgress: an upload that keeps receiving

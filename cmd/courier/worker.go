@@ -30,7 +30,8 @@ func (m *Main) mediaMux() *asynq.ServeMux {
 	bus := redis.NewEventBus(m.Redis, redis.Config{Logger: m.Logger})
 	m.onClose(func(context.Context) error { return bus.Close() })
 	media := worker.NewMediaHandler(m.S3, postgres.NewBlobStore(m.DB), bus, m.Queue, worker.MediaConfig{
-		Logger: m.Logger.With("component", "media"),
+		DecodeMemory: m.Config.WorkerDecodeMemory,
+		Logger:       m.Logger.With("component", "media"),
 	})
 	metrics := worker.NewMetrics(m.Registry)
 	metrics.Known(worker.TypePushNotify)

@@ -43,6 +43,13 @@ func NewAccount(t testing.TB, url, name string) *Device {
 // it, not started.
 func Open(t testing.TB, acct client.Account, dir string) *Device {
 	t.Helper()
+	return OpenWith(t, acct, dir, nil)
+}
+
+// OpenWith is Open with the client's Config changed by tune first (to
+// turn on Encryption, say).
+func OpenWith(t testing.TB, acct client.Account, dir string, tune func(*client.Config)) *Device {
+	t.Helper()
 	st, err := client.OpenStore(filepath.Join(dir, "store.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -50,8 +57,12 @@ func Open(t testing.TB, acct client.Account, dir string) *Device {
 	if err := st.SaveAccount(context.Background(), acct); err != nil {
 		t.Fatal(err)
 	}
-	c, err := client.New(client.Config{Store: st, MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
-		MediaDir: filepath.Join(dir, "media"), DeliveredDelay: 20 * time.Millisecond})
+	cfg := client.Config{Store: st, MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second,
+		MediaDir: filepath.Join(dir, "media"), DeliveredDelay: 20 * time.Millisecond}
+	if tune != nil {
+		tune(&cfg)
+	}
+	c, err := client.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

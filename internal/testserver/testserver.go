@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/courier-chat/courier/internal/testenv"
+	"github.com/courier-chat/courier/s3"
 )
 
 var (
@@ -54,7 +55,11 @@ func Binary(t testing.TB) string {
 // the first runs `courier dev` (API and media worker), the others `serve`.
 type Cluster struct {
 	Nodes []*Node
-	env   []string
+	// What the nodes store in, for tests that look at it directly.
+	DB       *testenv.DB
+	RedisURL string
+	S3       s3.Config
+	env      []string
 }
 
 // Node is one courier process.
@@ -82,9 +87,10 @@ func Start(t testing.TB, o Options) *Cluster {
 	}
 	db := testenv.NewDB(t)
 	_, s3cfg := testenv.NewS3(t)
+	redisURL := testenv.NewRedisDB(t)
 	env := append(os.Environ(),
 		"COURIER_DATABASE_URL="+db.URL+"&search_path="+db.Schema,
-		"COURIER_REDIS_URL="+testenv.NewRedisDB(t),
+		"COURIER_REDIS_URL="+redisURL,
 		"COURIER_S3_ENDPOINT="+s3cfg.Endpoint, "COURIER_S3_BUCKET="+s3cfg.Bucket,
 		"COURIER_S3_ACCESS_KEY="+s3cfg.AccessKey, "COURIER_S3_SECRET_KEY="+s3cfg.SecretKey,
 		"COURIER_OPEN_SIGNUP=true", "COURIER_AUTO_MIGRATE=true", "COURIER_LOG_LEVEL=warn",
@@ -94,7 +100,7 @@ func Start(t testing.TB, o Options) *Cluster {
 	if o.MessageRate > 0 {
 		env = append(env, fmt.Sprintf("COURIER_MESSAGE_RATE=%d", o.MessageRate), fmt.Sprintf("COURIER_MESSAGE_BURST=%d", o.MessageRate))
 	}
-	c := &Cluster{env: append(env, o.Env...)}
+	c := &Cluster{DB: db, RedisURL: redisURL, S3: s3cfg, env: append(env, o.Env...)}
 	for i := range o.Nodes {
 		mode := "serve"
 		if i == 0 {
