@@ -22,7 +22,7 @@ func (c *Client) mailboxSync(conn *Conn) error {
 	var after int64
 	for {
 		ctx, cancel := context.WithTimeout(c.ctx, time.Minute)
-		f, err := conn.Request(ctx, "mailbox.sync", map[string]any{"after": after})
+		f, err := conn.Request(ctx, courier.FrameMailboxSync, map[string]any{"after": after})
 		cancel()
 		if err != nil {
 			return err

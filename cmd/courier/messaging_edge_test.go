@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/hibiken/asynq"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/worker"
 )
 
@@ -25,7 +26,12 @@ func TestMessaging_RefusalsAndLimits(t *testing.T) {
 	ac, cc := newWSClient(t, p.URL, alice.Token), newWSClient(t, p.URL, carol.Token)
 
 	// Malformed, unknown, oversized: answered with the request ID, and the
-	// socket lives on.
+	// socket lives on. The SDK never writes such frames: a raw socket of
+	// carol's does.
+	raw, _, err := dialSocket(p.URL, carol.Token, false)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ frame, id, code string }{
 		{`{"id":"a","type":`, "a", "invalid"},
 		{`{"id":"b","type":"teleport"}`, "b", "invalid"},
@@ -33,17 +39,29 @@ func TestMessaging_RefusalsAndLimits(t *testing.T) {
 		{`{"id":"d","type":"send","data":{"body":"` + strings.Repeat("A", 300<<10) + `"}}`, "d", "too_large"},
 		{`{"id":"e","type":"send","data":{"conversation_id":"` + direct + `","client_id":"x","body":"aGk="}}`, "e", ""},
 	} {
-		ws := cc
 		if tc.code == "" { // carol is not in alice and bob's direct chat
 			tc.code = "not_found"
 		}
-		ws.ws.WriteMessage(websocket.TextMessage, []byte(tc.frame))
-		e := decodeAs[struct{ Code string }](t, ws.next("error", tc.id))
-		if e.Code != tc.code {
+		raw.WriteMessage(websocket.TextMessage, []byte(tc.frame))
+		var f wsFrame
+		raw.SetReadDeadline(time.Now().Add(10 * time.Second))
+		for f.ID != tc.id {
+			if err := raw.ReadJSON(&f); err != nil {
+				t.Fatalf("frame %s: no answer: %v", tc.id, err)
+			}
+		}
+		e := decodeAs[struct{ Code string }](t, f)
+		if f.Type != courier.FrameError || e.Code != tc.code {
 			t.Errorf("frame %s: code %q, want %q", tc.id, e.Code, tc.code)
 		}
 	}
-	cc.next("pong", cc.send("ping", nil))
+	raw.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","id":"alive"}`))
+	for f := (wsFrame{}); f.ID != "alive"; {
+		if err := raw.ReadJSON(&f); err != nil {
+			t.Fatalf("the socket did not live on: %v", err)
+		}
+	}
+	raw.Close()
 
 	// Carol is removed: she receives nothing sent after.
 	ac.next("sent", ac.send("send", map[string]any{"conversation_id": group, "client_id": "1", "body": []byte("before")}))

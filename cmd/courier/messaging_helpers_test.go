@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -10,24 +11,24 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/client"
 )
 
-// wsClient is a real WebSocket client of GET /v1/ws that reads in the
-// background and keeps every frame.
+// wsClient is a device on the client SDK's connection layer that keeps
+// every frame it gets, so a test can wait for the frames it expects in
+// any order.
 type wsClient struct {
 	t      *testing.T
-	ws     *websocket.Conn
+	conn   *client.Conn
 	frames chan wsFrame
 	mu     sync.Mutex
 	n      int
 	held   []wsFrame // read while waiting for another frame; kept in order
 }
 
-type wsFrame struct {
-	Type string          `json:"type"`
-	ID   string          `json:"id"`
-	Data json.RawMessage `json:"data"`
-}
+type wsFrame = client.Frame
 
 type wsMessage struct {
 	ConversationID string `json:"conversation_id"`
@@ -37,8 +38,9 @@ type wsMessage struct {
 	Body           []byte `json:"body"`
 }
 
-// dialSocket connects with the token in the Authorization header, or in the
-// query when inQuery is set.
+// dialSocket connects a raw socket with the token in the Authorization
+// header, or in the query when inQuery is set: for tests that misbehave
+// as the SDK never does (a reader that stops reading, a missing token).
 func dialSocket(baseURL, token string, inQuery bool) (*websocket.Conn, *http.Response, error) {
 	u := "ws" + strings.TrimPrefix(baseURL, "http") + "/v1/ws"
 	h := http.Header{}
@@ -52,26 +54,19 @@ func dialSocket(baseURL, token string, inQuery bool) (*websocket.Conn, *http.Res
 
 func newWSClient(t *testing.T, baseURL, token string) *wsClient {
 	t.Helper()
-	ws, _, err := dialSocket(baseURL, token, len(token)%2 == 0) // both ways get used
+	c := &wsClient{t: t, frames: make(chan wsFrame, 10000)}
+	conn, err := client.Dial(context.Background(), baseURL, token, client.ConnConfig{}, func(f client.Frame) { c.frames <- f })
 	if err != nil {
 		t.Fatalf("dial %s: %v", baseURL, err)
 	}
-	c := &wsClient{t: t, ws: ws, frames: make(chan wsFrame, 10000)}
-	t.Cleanup(func() { ws.Close() })
+	c.conn = conn
+	t.Cleanup(func() { conn.Close() })
 	go func() {
-		defer close(c.frames)
-		for {
-			_, b, err := ws.ReadMessage()
-			if err != nil {
-				return
-			}
-			var f wsFrame
-			json.Unmarshal(b, &f)
-			c.frames <- f
-		}
+		<-conn.Done()
+		close(c.frames)
 	}()
 	// A pong proves the socket is subscribed to its user's events.
-	c.next("pong", c.send("ping", nil))
+	c.next(courier.FramePong, c.send(courier.FramePing, nil))
 	return c
 }
 
@@ -81,8 +76,7 @@ func (c *wsClient) send(typ string, data any) string {
 	c.n++
 	id := fmt.Sprintf("q%d", c.n)
 	c.mu.Unlock()
-	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	if err := c.conn.Send(typ, id, data); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
 	return id

@@ -6,7 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
+	"github.com/courier-chat/courier"
+	"github.com/courier-chat/courier/client"
 )
 
 // A revoked device's open socket closes at once, on another node too: its
@@ -22,33 +23,21 @@ func TestMessaging_RevokedDeviceSocketCloses(t *testing.T) {
 		t.Fatalf("add device: %d", resp.StatusCode)
 	}
 	phone := newWSClient(t, a.URL, alice.Token)
-	ws, _, err := dialSocket(b.URL, tablet.Token, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.Close()
-	ws.WriteJSON(map[string]any{"type": "ping", "id": "p"})
-	if _, _, err := ws.ReadMessage(); err != nil { // the pong: subscribed
-		t.Fatal(err)
-	}
+	tab := newWSClient(t, b.URL, tablet.Token) // answered a ping: subscribed
 
 	if resp := do(t, "DELETE", a.URL+"/v1/devices/"+tablet.DeviceID, alice.Token, nil, nil); resp.StatusCode != http.StatusNoContent {
 		t.Fatalf("revoke: %d", resp.StatusCode)
 	}
-	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
-	for {
-		_, _, err := ws.ReadMessage()
-		var ce *websocket.CloseError
-		if errors.As(err, &ce) {
-			if ce.Code != 4001 {
-				t.Fatalf("close code %d, want 4001", ce.Code)
-			}
-			break
-		} else if err != nil {
-			t.Fatalf("socket of the revoked device: %v, want a 4001 close", err)
-		}
+	select {
+	case <-tab.conn.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the revoked device's socket is still open after 5 s")
+	}
+	var ce *client.CloseError
+	if err := tab.conn.Err(); !errors.As(err, &ce) || ce.Code != client.CloseRevoked {
+		t.Fatalf("socket of the revoked device ended with %v, want a 4001 close", err)
 	}
 	// The user's other devices are told, and their sockets stay open.
-	phone.next("device.revoked", "")
-	phone.next("pong", phone.send("ping", nil))
+	phone.next(courier.EventDeviceRevoked, "")
+	phone.next(courier.FramePong, phone.send(courier.FramePing, nil))
 }
