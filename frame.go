@@ -40,3 +40,17 @@ const (
 	FrameOK     = "ok"     // a receipt, typing or subscription was taken
 	FrameError  = "error"  // a request failed: {code, message, retry_after_ms}
 )
+
+// WebSocket close codes beyond RFC 6455's (docs/protocol.md, "Close
+// codes"). The gateway closes with them and the client SDK acts on them.
+const (
+	// CloseSlowConsumer: the socket fell its send queue behind. The
+	// client reconnects and syncs from its cursors.
+	CloseSlowConsumer = 4000
+	// CloseRevoked: the device was revoked; its token no longer works.
+	CloseRevoked = 4001
+	// CloseReplaced: a newer socket of the same device or user took this
+	// one's place (the gateway's socket caps). The client should not
+	// reconnect by itself: its newer socket is the live one.
+	CloseReplaced = 4002
+)

@@ -201,10 +201,10 @@ func (c *Client) run() {
 			var ce *CloseError
 			if errors.As(err, &ce) {
 				switch ce.Code {
-				case CloseRevoked:
+				case courier.CloseRevoked:
 					c.setState(Revoked, err)
 					return
-				case CloseGoingAway, CloseSlowConsumer:
+				case CloseGoingAway, courier.CloseSlowConsumer:
 					attempt = 0
 				}
 			}

@@ -18,11 +18,9 @@ import (
 
 // Close codes the server uses (docs/protocol.md, "Close codes").
 const (
-	CloseGoingAway    = websocket.CloseGoingAway     // 1001: node shutting down; reconnect at once
-	CloseTooLarge     = websocket.CloseMessageTooBig // 1009: a frame over 1 MiB
-	CloseTryLater     = websocket.CloseTryAgainLater // 1013: node could not subscribe; back off
-	CloseSlowConsumer = 4000                         // reconnect at once and sync
-	CloseRevoked      = 4001                         // the token is dead: never reconnect with it
+	CloseGoingAway = websocket.CloseGoingAway     // 1001: node shutting down; reconnect at once
+	CloseTooLarge  = websocket.CloseMessageTooBig // 1009: a frame over 1 MiB
+	CloseTryLater  = websocket.CloseTryAgainLater // 1013: node could not subscribe; back off
 )
 
 // Keepalive: the server pings every 54 s and drops a socket silent for

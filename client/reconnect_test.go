@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/client"
 	"github.com/courier-chat/courier/internal/clienttest"
 )
@@ -63,7 +64,7 @@ func TestClient_RevokedStops(t *testing.T) {
 	}
 	e := clienttest.WaitEvent(tablet, "revoked", func(e client.ConnectionEvent) bool { return e.State == client.Revoked })
 	var ce *client.CloseError
-	if !errors.As(e.Err, &ce) || ce.Code != client.CloseRevoked {
+	if !errors.As(e.Err, &ce) || ce.Code != courier.CloseRevoked {
 		t.Fatalf("revoked because %v, want close 4001", e.Err)
 	}
 	clienttest.WaitEvent(alice, "device.revoked", func(e client.DeviceRevokedEvent) bool { return e.DeviceID == tabletAcct.DeviceID })

@@ -79,7 +79,7 @@ func (c *conn) close(code int, text string) {
 		return
 	}
 	c.closing, c.closeCode, c.closeText = true, code, text
-	if code == CloseSlowConsumer {
+	if code == courier.CloseSlowConsumer {
 		// Unblock a write stuck on a full TCP window; the socket is
 		// dropped either way.
 		c.ws.UnderlyingConn().SetWriteDeadline(time.Now())

@@ -26,20 +26,6 @@ const (
 	pingSlots  = 32
 )
 
-// Close codes beyond RFC 6455's.
-const (
-	// CloseSlowConsumer: the socket fell SendQueue frames behind. The
-	// client reconnects and syncs from its cursors.
-	CloseSlowConsumer = 4000
-	// CloseRevoked: the device was revoked; its token no longer works.
-	CloseRevoked = 4001
-	// CloseReplaced: a newer socket of the same device or user took this
-	// one's place (GatewayConfig.MaxSocketsPerDevice, MaxSocketsPerUser).
-	// The client should not reconnect by itself: its newer socket is the
-	// live one.
-	CloseReplaced = 4002
-)
-
 // GatewayConfig configures the WebSocket gateway.
 type GatewayConfig struct {
 	// SendQueue is how many frames may wait for a slow socket before it is
@@ -55,7 +41,7 @@ type GatewayConfig struct {
 	WriteBufferSize int
 	// MaxSocketsPerDevice and MaxSocketsPerUser cap a device's and a
 	// user's sockets on this node: a new socket past a cap closes the
-	// oldest one with CloseReplaced (4002). Defaults
+	// oldest one with courier.CloseReplaced (4002). Defaults
 	// DefaultMaxSocketsPerDevice (5) and DefaultMaxSocketsPerUser (20).
 	MaxSocketsPerDevice int
 	MaxSocketsPerUser   int
@@ -160,7 +146,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, old := range g.hub.overCap(c, g.cfg.MaxSocketsPerDevice, g.cfg.MaxSocketsPerUser) {
-		old.close(CloseReplaced, "replaced by a newer connection")
+		old.close(courier.CloseReplaced, "replaced by a newer connection")
 	}
 	// The reader gets a fresh goroutine and the handler returns, as in
 	// gorilla's chat example: net/http's per-connection state (its 4 KiB

@@ -255,8 +255,8 @@ func TestGateway_SlowConsumerDropped(t *testing.T) {
 			// 4000 when the close frame fits; 1006 when the TCP window
 			// was full and the server hung up without one.
 			ce, ok := err.(*websocket.CloseError)
-			if !ok || (ce.Code != messaging.CloseSlowConsumer && ce.Code != websocket.CloseAbnormalClosure) {
-				t.Fatalf("after %d frames: closed with %v, want %d or 1006", read, err, messaging.CloseSlowConsumer)
+			if !ok || (ce.Code != courier.CloseSlowConsumer && ce.Code != websocket.CloseAbnormalClosure) {
+				t.Fatalf("after %d frames: closed with %v, want %d or 1006", read, err, courier.CloseSlowConsumer)
 			}
 			break
 		}
@@ -479,7 +479,7 @@ func TestGateway_SocketCapsCloseTheOldest(t *testing.T) {
 			select {
 			case _, open := <-cl.frames:
 				if !open {
-					return websocket.IsCloseError(cl.err, messaging.CloseReplaced)
+					return websocket.IsCloseError(cl.err, courier.CloseReplaced)
 				}
 			case <-timeout:
 				return false

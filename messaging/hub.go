@@ -198,7 +198,7 @@ func (h *hub) dispatch(topic string, e courier.Event) {
 		if it.revoked != "" && c.dev.ID == it.revoked {
 			// The token was checked once, at upgrade: a revoked device's
 			// open socket must not go on sending and receiving.
-			c.close(CloseRevoked, "device revoked")
+			c.close(courier.CloseRevoked, "device revoked")
 			continue
 		}
 		if it.device != "" && c.dev.ID != it.device {

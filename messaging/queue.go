@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/courier-chat/courier"
 )
 
 // outItem is one thing for a socket's writer: a rendered frame, or a sync
@@ -45,7 +47,7 @@ func (c *conn) enqueue(it *outItem) {
 	}
 	if len(c.items) >= c.gw.cfg.SendQueue {
 		c.mu.Unlock()
-		c.close(CloseSlowConsumer, "slow consumer, resync")
+		c.close(courier.CloseSlowConsumer, "slow consumer, resync")
 		return
 	}
 	c.items = append(c.items, it)

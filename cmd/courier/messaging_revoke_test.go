@@ -34,7 +34,7 @@ func TestMessaging_RevokedDeviceSocketCloses(t *testing.T) {
 		t.Fatal("the revoked device's socket is still open after 5 s")
 	}
 	var ce *client.CloseError
-	if err := tab.conn.Err(); !errors.As(err, &ce) || ce.Code != client.CloseRevoked {
+	if err := tab.conn.Err(); !errors.As(err, &ce) || ce.Code != courier.CloseRevoked {
 		t.Fatalf("socket of the revoked device ended with %v, want a 4001 close", err)
 	}
 	// The user's other devices are told, and their sockets stay open.
