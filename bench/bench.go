@@ -50,6 +50,7 @@ type scenario func(ctx context.Context, cfg Config, args []string, stdout, stder
 var scenarios = map[string]scenario{
 	"messages":    benchMessages,
 	"fanout":      benchFanout,
+	"encrypted":   benchEncrypted,
 	"connections": benchConnections,
 	"upload":      benchUpload,
 	"photos":      benchPhotos,

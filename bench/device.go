@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,11 +52,21 @@ type wsDevice struct {
 	sentN     atomic.Int64 // sends the server committed
 	delivered int64        // others' in-window messages received (reader-owned)
 	latencies []time.Duration
+	byConv    map[string][]time.Duration // the same latencies per conversation, when asked for
 	nextID    atomic.Int64
 }
 
 func dialDevice(ctx context.Context, baseURL string, a benchAccount, w *benchWindow) (*wsDevice, error) {
+	return dialDeviceBy(ctx, baseURL, a, w, false)
+}
+
+// dialDeviceBy is dialDevice that also keeps latencies per conversation
+// when byConv is set.
+func dialDeviceBy(ctx context.Context, baseURL string, a benchAccount, w *benchWindow, byConv bool) (*wsDevice, error) {
 	d := &wsDevice{benchAccount: a, window: w}
+	if byConv {
+		d.byConv = map[string][]time.Duration{}
+	}
 	conn, err := client.Dial(ctx, baseURL, a.Token, client.ConnConfig{Dialer: benchDialer}, d.handle)
 	if err != nil {
 		return nil, err
@@ -66,9 +77,13 @@ func dialDevice(ctx context.Context, baseURL string, a benchAccount, w *benchWin
 
 // dialDevices connects every account, 64 handshakes at a time.
 func dialDevices(ctx context.Context, baseURL string, accounts []benchAccount, w *benchWindow) ([]*wsDevice, error) {
+	return dialDevicesBy(ctx, baseURL, accounts, w, false)
+}
+
+func dialDevicesBy(ctx context.Context, baseURL string, accounts []benchAccount, w *benchWindow, byConv bool) ([]*wsDevice, error) {
 	devs := make([]*wsDevice, len(accounts))
 	err := benchParallel(ctx, len(accounts), 64, func(ctx context.Context, i int) (err error) {
-		devs[i], err = dialDevice(ctx, baseURL, accounts[i], w)
+		devs[i], err = dialDeviceBy(ctx, baseURL, accounts[i], w, byConv)
 		return err
 	})
 	if err != nil {
@@ -96,18 +111,23 @@ func (d *wsDevice) handle(f client.Frame) {
 	case courier.EventMessage:
 		now := time.Now()
 		var m struct {
+			ConversationID string `json:"conversation_id"`
 			SenderDeviceID string `json:"sender_device_id"`
-			Body           []byte `json:"body"`
+			ClientID       string `json:"client_id"`
 		}
-		if f.Decode(&m) != nil || len(m.Body) < 8 {
+		if f.Decode(&m) != nil {
 			return
 		}
-		stamp := int64(binary.BigEndian.Uint64(m.Body))
+		stamp := clientIDStamp(m.ClientID)
 		// The sending socket holds its own messages by their `sent`
 		// answers; another socket of the device would get them here.
 		if m.SenderDeviceID != d.DeviceID && d.window.in(stamp) {
+			lat := now.Sub(time.Unix(0, stamp))
 			d.delivered++
-			d.latencies = append(d.latencies, now.Sub(time.Unix(0, stamp)))
+			d.latencies = append(d.latencies, lat)
+			if d.byConv != nil {
+				d.byConv[m.ConversationID] = append(d.byConv[m.ConversationID], lat)
+			}
 		}
 	}
 }
@@ -119,8 +139,27 @@ func (d *wsDevice) sendData(conv string, bodySize int) (stamp int64, id string, 
 	stamp = time.Now().UnixNano()
 	binary.BigEndian.PutUint64(body, uint64(stamp))
 	id = strconv.FormatInt(d.nextID.Add(1), 10)
-	data, _ = json.Marshal(messaging.SendData{ConversationID: conv, ClientID: d.DeviceID + "-" + id, Body: body})
+	data, _ = json.Marshal(messaging.SendData{ConversationID: conv, ClientID: d.clientID(id, stamp), Body: body})
 	return stamp, id, data
+}
+
+// clientID is a message's client ID: unique per device, and ending with
+// the send time, so a recipient reads the latency of a message whose body
+// it cannot read (an encrypted one) without any state shared with the
+// sender.
+func (d *wsDevice) clientID(id string, stamp int64) string {
+	return d.DeviceID + "-" + id + "-" + strconv.FormatInt(stamp, 10)
+}
+
+// clientIDStamp reads the send time back from a client ID; 0 when it
+// carries none.
+func clientIDStamp(clientID string) int64 {
+	i := strings.LastIndexByte(clientID, '-')
+	if i < 0 {
+		return 0
+	}
+	stamp, _ := strconv.ParseInt(clientID[i+1:], 10, 64)
+	return stamp
 }
 
 // send sends a message without waiting for its answer (open loop); the

@@ -208,7 +208,7 @@ func courierFanout(ctx context.Context, f *msgBenchFlags, r *fanoutResult, d tim
 	for _, a := range accounts[1:] {
 		ids = append(ids, a.UserID)
 	}
-	conv, err := t.Setup.CreateGroup(ctx, accounts[0], ids)
+	conv, err := t.Setup.CreateGroup(ctx, accounts[0], ids, false)
 	if err != nil {
 		return err
 	}

@@ -29,17 +29,22 @@ type benchAccount struct {
 type benchSetup interface {
 	CreateAccount(ctx context.Context, name string) (benchAccount, error)
 	CreateDirect(ctx context.Context, a, b benchAccount) (string, error)
-	CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string) (string, error)
+	CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string, encrypted bool) (string, error)
+	// PutIdentity makes the account's device a recipient of encrypted
+	// conversations: it uploads an identity key (and no prekeys).
+	PutIdentity(ctx context.Context, a benchAccount, identityKey []byte) error
 }
 
 // dbSetup uses the stores on a pool.
 type dbSetup struct {
 	accounts *postgres.AccountService
 	convs    *postgres.ConversationService
+	keys     *postgres.KeyStore
 }
 
 func newDBSetup(pool *pgxpool.Pool) *dbSetup {
-	return &dbSetup{postgres.NewAccountService(pool), postgres.NewConversationService(pool, postgres.ConversationConfig{})}
+	return &dbSetup{postgres.NewAccountService(pool), postgres.NewConversationService(pool, postgres.ConversationConfig{}),
+		postgres.NewKeyStore(pool)}
 }
 
 func (s *dbSetup) CreateAccount(ctx context.Context, name string) (benchAccount, error) {
@@ -58,12 +63,18 @@ func (s *dbSetup) CreateDirect(ctx context.Context, a, b benchAccount) (string, 
 	return c.ID, nil
 }
 
-func (s *dbSetup) CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string) (string, error) {
-	c, err := s.convs.CreateGroup(ctx, owner.UserID, "bench", memberIDs)
+func (s *dbSetup) CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string, encrypted bool) (string, error) {
+	c, err := s.convs.Create(ctx, owner.UserID, courier.NewConversation{Kind: courier.ConversationGroup, Name: "bench",
+		Members: memberIDs, Encrypted: encrypted})
 	if err != nil {
 		return "", err
 	}
 	return c.ID, nil
+}
+
+func (s *dbSetup) PutIdentity(ctx context.Context, a benchAccount, identityKey []byte) error {
+	_, _, err := s.keys.PutKeys(ctx, &courier.Device{ID: a.DeviceID, UserID: a.UserID}, courier.KeyUpload{IdentityKey: identityKey})
+	return err
 }
 
 // httpSetup uses the public API of a running node.
@@ -78,8 +89,12 @@ func newHTTPSetup(url, adminSecret string) *httpSetup {
 }
 
 func (s *httpSetup) post(ctx context.Context, path, token string, in, out any) error {
+	return s.do(ctx, http.MethodPost, path, token, in, out)
+}
+
+func (s *httpSetup) do(ctx context.Context, method, path, token string, in, out any) error {
 	body, _ := json.Marshal(in)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.url+path, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, method, s.url+path, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -97,7 +112,7 @@ func (s *httpSetup) post(ctx context.Context, path, token string, in, out any) e
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("POST %s: %s: %s", path, resp.Status, b)
+		return fmt.Errorf("%s %s: %s: %s", method, path, resp.Status, b)
 	}
 	return json.Unmarshal(b, out)
 }
@@ -114,11 +129,16 @@ func (s *httpSetup) CreateDirect(ctx context.Context, a, b benchAccount) (string
 	return c.ID, err
 }
 
-func (s *httpSetup) CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string) (string, error) {
+func (s *httpSetup) CreateGroup(ctx context.Context, owner benchAccount, memberIDs []string, encrypted bool) (string, error) {
 	var c courier.Conversation
 	err := s.post(ctx, "/v1/conversations", owner.Token,
-		map[string]any{"kind": "group", "name": "bench", "members": memberIDs}, &c)
+		courier.NewConversation{Kind: courier.ConversationGroup, Name: "bench", Members: memberIDs, Encrypted: encrypted}, &c)
 	return c.ID, err
+}
+
+func (s *httpSetup) PutIdentity(ctx context.Context, a benchAccount, identityKey []byte) error {
+	var counts json.RawMessage
+	return s.do(ctx, http.MethodPut, "/v1/keys", a.Token, courier.KeyUpload{IdentityKey: identityKey}, &counts)
 }
 
 // benchParallel runs f(i) for i in [0, n) on workers goroutines and returns the
