@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"slices"
 	"time"
@@ -44,20 +45,28 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // the new message: sending marks the conversation read up to it.
 // clock_timestamp() is read after the row lock, so timestamps follow seqs.
 // In an encrypted conversation the bump also needs the request's recipient
-// devices ($7, sorted) to be exactly recipientDevicesSQL under the same
-// lock; in a plain one, none may be named. The members come back too, read under the same lock: a member removed
+// devices ($7, sorted) to be exactly the conversation's under the same
+// lock; in a plain one, none may be named. The check compares $8, the
+// digest of the named devices and the sender's (recipientDigest), with the
+// conversation's recipient_digest, computing and storing that when a
+// change cleared it (migrations/0012_recipient_digest.sql says why a
+// stored one is never stale); only when they differ does it compare the
+// lists, to let a sender without keys of its own through and to refuse
+// the rest. The members come back too, read under the same lock: a member removed
 // before this message is not among them, one removed after it is (removal
 // takes the conversation's lock too), and the fan-out needs no query of its
 // own.
 const insertMessageSQL = `WITH bump AS (
 	UPDATE conversations SET last_seq = last_seq + 1, last_sender_id = $2,
-		last_message_at = clock_timestamp(), last_attachments = cardinality($6::text[])
+		last_message_at = clock_timestamp(), last_attachments = cardinality($6::text[]),
+		recipient_digest = CASE WHEN encrypted THEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) END
 	WHERE id = $1
 		AND EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL)
 		AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4)
-		AND CASE WHEN encrypted THEN $7::text[] = ` + recipientDevicesSQL + `
-			ELSE cardinality($7::text[]) = 0 END
+		AND CASE WHEN NOT encrypted THEN cardinality($7::text[]) = 0
+			WHEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) = $8::bytea THEN true
+			ELSE $7::text[] = ` + recipientDevicesSQL + ` END
 	RETURNING last_seq, last_message_at
 ), msg AS (
 	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at)
@@ -138,7 +147,8 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		if devs == nil {
 			devs = []string{}
 		}
-		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs)
+		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs,
+			recipientDigest(p.from.ID, devs))
 	}
 	br := s.db.SendBatch(ctx, b)
 	results := make([]sendResult, len(batch))
@@ -188,6 +198,38 @@ const recipientDevicesSQL = `ARRAY(SELECT k.device_id FROM device_identity_keys 
 		JOIN devices d ON d.id = k.device_id AND d.revoked_at IS NULL
 		JOIN conversation_members m ON m.user_id = k.user_id AND m.conversation_id = $1 AND m.removed_seq IS NULL
 		WHERE k.device_id <> $3 ORDER BY k.device_id COLLATE "C")`
+
+// recipientDigestSQL is the digest of the full recipient set of
+// conversation $1, the sending device included when it has keys: SHA-256
+// over the device IDs sorted bytewise, each followed by a newline.
+const recipientDigestSQL = `(SELECT sha256(convert_to(COALESCE(
+		string_agg(k.device_id || E'\n', '' ORDER BY k.device_id COLLATE "C"), ''), 'UTF8'))
+	FROM device_identity_keys k
+	JOIN devices d ON d.id = k.device_id AND d.revoked_at IS NULL
+	JOIN conversation_members m ON m.user_id = k.user_id AND m.conversation_id = $1 AND m.removed_seq IS NULL)`
+
+// recipientDigest is recipientDigestSQL over the devices a send names
+// (sorted) and the sender's: equal to the stored digest exactly when they
+// are the conversation's recipients and the sender has keys. A list
+// naming the sender itself gets no digest, so the full comparison refuses
+// it as an extra device.
+func recipientDigest(sender string, devices []string) []byte {
+	i, found := slices.BinarySearch(devices, sender)
+	if found {
+		return nil
+	}
+	h := sha256.New()
+	for j, id := range devices {
+		if j == i {
+			h.Write([]byte(sender + "\n"))
+		}
+		h.Write([]byte(id + "\n"))
+	}
+	if i == len(devices) {
+		h.Write([]byte(sender + "\n"))
+	}
+	return h.Sum(nil)
+}
 
 // refusal says why a new message was not inserted: ENOTFOUND for a
 // non-member, EINVALID for devices named in a plain conversation, else the
