@@ -73,6 +73,8 @@ type Client struct {
 	waitTill map[string]time.Time // conversations backing off a send
 	uploads  map[int64]bool       // messages whose uploads run
 	learning map[string]bool      // conversations whose details are being fetched
+	closing  bool                 // Close began: no new background work (bg)
+	bg       sync.WaitGroup       // background downloads (thumbnails); Close waits for them
 
 	ident       *e2e.Identity // this device's, loaded once (e2e_keys.go)
 	mailboxSeen int64         // the newest mailbox payload ID seen
@@ -121,6 +123,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.receipts.init(c)
 	c.typing.init(c)
+	if err := c.sweepOutgoing(context.Background()); err != nil {
+		c.log.Warn("client: clean the outgoing folder", "err", err)
+	}
 	return c, nil
 }
 
@@ -146,6 +151,9 @@ func (c *Client) Start() {
 func (c *Client) Close() { c.closeOnce.Do(c.close) }
 
 func (c *Client) close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
 	c.cancel()
 	c.mu.Lock()
 	conn := c.conn
@@ -154,6 +162,7 @@ func (c *Client) close() {
 		conn.Close()
 	}
 	c.wg.Wait()
+	c.bg.Wait()
 	c.receipts.stop()
 	c.typing.stop()
 	c.setState(Closed, nil)

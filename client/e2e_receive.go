@@ -148,6 +148,7 @@ func (c *Client) decryptIn(ctx context.Context, tx *sql.Tx, m *courier.Message) 
 	if out.Body == nil {
 		out.Body = []byte{}
 	}
+	out.Attachments = ct.fileBlobs(m.Attachments)
 	return &out, nil, saveReceiverChain(ctx, tx, r)
 }
 
@@ -169,7 +170,7 @@ func (c *Client) unlock(r *e2e.ReceiverChain) {
 	var opened []int64
 	chainID := r.ChainID()
 	err := c.store.tx(c.ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(c.ctx, `SELECT l.message_id, m.seq, m.conversation_id, m.sender_id, m.sender_device_id, l.envelope
+		rows, err := tx.QueryContext(c.ctx, `SELECT l.message_id, m.seq, m.conversation_id, m.sender_id, m.sender_device_id, m.attachments, l.envelope
 			FROM e2e_locked l JOIN messages m ON m.id = l.message_id
 			WHERE l.conversation_id = ? AND l.sender_device_id = ? AND l.chain_id = ? ORDER BY m.seq`,
 			r.ConversationID, r.SenderDeviceID, chainID[:])
@@ -183,10 +184,12 @@ func (c *Client) unlock(r *e2e.ReceiverChain) {
 		var locked []lockedMsg
 		for rows.Next() {
 			var l lockedMsg
-			if err := rows.Scan(&l.id, &l.m.Seq, &l.m.ConversationID, &l.m.SenderID, &l.m.SenderDeviceID, &l.m.Body); err != nil {
+			var atts string
+			if err := rows.Scan(&l.id, &l.m.Seq, &l.m.ConversationID, &l.m.SenderID, &l.m.SenderDeviceID, &atts, &l.m.Body); err != nil {
 				rows.Close()
 				return err
 			}
+			json.Unmarshal([]byte(atts), &l.m.Attachments)
 			locked = append(locked, l)
 		}
 		rows.Close()
@@ -201,7 +204,9 @@ func (c *Client) unlock(r *e2e.ReceiverChain) {
 			if out.Body == nil {
 				continue // stays locked
 			}
-			if _, err := tx.ExecContext(c.ctx, `UPDATE messages SET body = ?, locked = 0 WHERE id = ?`, out.Body, l.id); err != nil {
+			atts, _ := json.Marshal(nonNil(out.Attachments))
+			if _, err := tx.ExecContext(c.ctx, `UPDATE messages SET body = ?, attachments = ?, locked = 0 WHERE id = ?`,
+				out.Body, string(atts), l.id); err != nil {
 				return err
 			}
 			opened = append(opened, l.id)

@@ -1,13 +1,14 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"time"
 
@@ -46,32 +47,53 @@ func (c *Client) encryptItem(ctx context.Context, it OutboxItem) ([]byte, []stri
 }
 
 // content is the plaintext of an outbox message: its text and, for each
-// attachment, the blob, file key, name and type.
+// attached file, the blob, file key, name and type, and its thumbnail's.
 func (c *Client) content(ctx context.Context, it OutboxItem) ([]byte, error) {
 	ct := content{Text: it.Body}
 	err := c.store.tx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT u.blob_id, e.key, e.filename, e.content_type
+		rows, err := tx.QueryContext(ctx, `SELECT u.id, u.blob_id, e.key, e.filename, e.content_type, e.thumbnail_upload
 			FROM uploads u JOIN e2e_media e ON e.upload_id = u.id WHERE u.message_id = ? ORDER BY u.position`, it.MessageID)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
+		byUpload := map[string]*mediaRef{}
+		var files []*mediaRef
+		thumbOf := map[*mediaRef]string{}
 		for rows.Next() {
-			var r mediaRef
-			var key string
-			if err := rows.Scan(&r.BlobID, &key, &r.Filename, &r.ContentType); err != nil {
+			r := &mediaRef{}
+			var upload, key, thumb string
+			if err := rows.Scan(&upload, &r.BlobID, &key, &r.Filename, &r.ContentType, &thumb); err != nil {
 				return err
 			}
 			if err := json.Unmarshal([]byte(key), &r.MediaKey); err != nil {
 				return err
 			}
-			ct.Media = append(ct.Media, r)
+			byUpload[upload] = r
+			files = append(files, r)
+			if thumb != "" {
+				thumbOf[r] = thumb
+			}
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		// The sender reads its own attachments by blob ID too.
-		_, err = tx.ExecContext(ctx, `UPDATE e2e_media SET blob_id = (SELECT blob_id FROM uploads WHERE uploads.id = e2e_media.upload_id)
+		// A thumbnail is an upload of its own, named by its file's row.
+		thumbs := map[*mediaRef]bool{}
+		for r, thumb := range thumbOf {
+			r.Thumbnail = byUpload[thumb]
+			thumbs[r.Thumbnail] = true
+		}
+		for _, r := range files {
+			if !thumbs[r] {
+				ct.Media = append(ct.Media, *r)
+			}
+		}
+		// The sender reads its own attachments (and their thumbnails) by
+		// blob ID too.
+		_, err = tx.ExecContext(ctx, `UPDATE e2e_media SET
+				blob_id = (SELECT blob_id FROM uploads WHERE uploads.id = e2e_media.upload_id),
+				thumbnail_blob = COALESCE((SELECT blob_id FROM uploads WHERE uploads.id = e2e_media.thumbnail_upload), '')
 			WHERE upload_id IN (SELECT id FROM uploads WHERE message_id = ?)`, it.MessageID)
 		return err
 	})
@@ -196,58 +218,73 @@ func (c *Client) recipientsChanged(ctx context.Context, conv string, d *courier.
 }
 
 // encryptFiles encrypts the files of a message to an encrypted
-// conversation into MediaDir and returns the attachments to upload
-// instead (mode e2e, no name or type the server could read) with their
-// keys, names and types, for the message content.
-func (c *Client) encryptFiles(files []Attachment) ([]Attachment, []mediaRef, error) {
-	dir := filepath.Join(c.cfg.MediaDir, "outgoing")
+// conversation into MediaDir/outgoing and returns the attachments to
+// upload instead (mode e2e, no name or type the server could read), each
+// with what the message content will say of it; a picture is followed by
+// its encrypted thumbnail, while the message has room for it. The files
+// are removed once uploaded (or, after a crash, at the next New).
+func (c *Client) encryptFiles(files []Attachment) (_ []Attachment, err error) {
+	dir := c.outgoingDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := make([]Attachment, len(files))
-	refs := make([]mediaRef, len(files))
-	for i, f := range files {
+	var out []Attachment
+	defer func() {
+		if err != nil {
+			removeOutgoing(out)
+		}
+	}()
+	room := courier.MaxAttachments - len(files)
+	for _, f := range files {
 		in, err := os.Open(f.Path)
 		if err != nil {
-			return nil, nil, courier.Errorf(courier.EINVALID, "attachment: %v", err)
+			return nil, courier.Errorf(courier.EINVALID, "attachment: %v", err)
 		}
 		st, err := in.Stat()
-		if err != nil {
-			in.Close()
-			return nil, nil, err
-		}
-		key := e2e.NewMediaKey()
-		key.Size = st.Size()
-		tmp, err := os.CreateTemp(dir, "*.enc")
 		if err == nil {
-			err = e2e.EncryptMedia(&key, in, tmp)
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
+			var a Attachment
+			a, err = encryptOutgoing(dir, in, st.Size(), mediaRef{Filename: f.Filename, ContentType: f.ContentType})
+			out = append(out, a)
 		}
 		in.Close()
 		if err != nil {
-			return nil, nil, fmt.Errorf("client: encrypt %s: %w", f.Path, err)
+			return nil, fmt.Errorf("client: encrypt %s: %w", f.Path, err)
 		}
-		out[i] = Attachment{Path: tmp.Name(), Filename: "encrypted", ContentType: "application/octet-stream", E2E: true}
-		refs[i] = mediaRef{MediaKey: key, Filename: f.Filename, ContentType: f.ContentType}
+		if room == 0 {
+			continue
+		}
+		if thumb, ok := makeThumbnail(f.Path); ok {
+			a, err := encryptOutgoing(dir, bytes.NewReader(thumb), int64(len(thumb)), mediaRef{ContentType: "image/jpeg"})
+			if err != nil {
+				return nil, fmt.Errorf("client: encrypt a thumbnail: %w", err)
+			}
+			a.thumbnail = true
+			out = append(out, a)
+			room--
+		}
 	}
-	return out, refs, nil
+	return out, nil
 }
 
-// saveUploadKeys ties the keys of a new message's encrypted files to its
-// uploads.
-func (c *Client) saveUploadKeys(ctx context.Context, m *Message, refs []mediaRef) error {
-	return c.store.tx(ctx, func(tx *sql.Tx) error {
-		for i, r := range refs {
-			k, _ := json.Marshal(r.MediaKey)
-			if _, err := tx.ExecContext(ctx, `INSERT INTO e2e_media(upload_id, key, filename, content_type) VALUES(?, ?, ?, ?)`,
-				m.Uploads[i].ID, string(k), r.Filename, r.ContentType); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+// encryptOutgoing encrypts size bytes from r with a new file key into a
+// new file of dir, and returns it as an attachment carrying ref and the
+// key.
+func encryptOutgoing(dir string, r io.Reader, size int64, ref mediaRef) (Attachment, error) {
+	ref.MediaKey = e2e.NewMediaKey()
+	ref.Size = size
+	tmp, err := os.CreateTemp(dir, "*.enc")
+	if err != nil {
+		return Attachment{}, err
+	}
+	a := Attachment{Path: tmp.Name(), Filename: "encrypted", ContentType: "application/octet-stream", E2E: true, ref: &ref}
+	err = e2e.EncryptMedia(&ref.MediaKey, r, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+	}
+	return a, err
 }
 
 // encrypted reports whether a conversation is end-to-end encrypted,

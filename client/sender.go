@@ -38,24 +38,22 @@ func (c *Client) Send(ctx context.Context, conversationID string, body []byte, f
 			f.ContentType = "application/octet-stream"
 		}
 	}
-	// In an encrypted conversation the files are encrypted first, and
-	// their keys wait beside the uploads for the message's content.
-	var refs []mediaRef
+	// In an encrypted conversation the files are encrypted first (their
+	// thumbnails made), and their keys stored with the message.
 	if enc, err := c.encrypted(ctx, conversationID); err != nil {
 		return nil, err
 	} else if enc && len(files) > 0 {
-		if files, refs, err = c.encryptFiles(files); err != nil {
+		if files, err = c.encryptFiles(files); err != nil {
 			return nil, err
 		}
-		for i := range refs {
-			sizes[i] = refs[i].CipherSize()
+		sizes = make([]int64, len(files))
+		for i, f := range files {
+			sizes[i] = f.ref.CipherSize()
 		}
 	}
 	m, err := c.store.Outbox().add(ctx, c.acct, conversationID, body, files, sizes)
 	if err != nil {
-		return nil, err
-	}
-	if err := c.saveUploadKeys(ctx, m, refs); err != nil {
+		removeOutgoing(files)
 		return nil, err
 	}
 	c.StopTyping(conversationID)
@@ -75,8 +73,15 @@ func (c *Client) Retry(ctx context.Context, messageID int64) error {
 
 // Discard deletes a failed message; the messages queued after it go out.
 func (c *Client) Discard(ctx context.Context, messageID int64) error {
+	paths, err := c.store.strings(ctx, `SELECT path FROM uploads WHERE message_id = ?`, messageID)
+	if err != nil {
+		return err
+	}
 	if err := c.store.Outbox().discard(ctx, messageID); err != nil {
 		return err
+	}
+	for _, p := range paths {
+		c.removeIfOutgoing(p)
 	}
 	c.wake()
 	return nil

@@ -246,6 +246,9 @@ func (c *Client) storeMessage(m *courier.Message) {
 		c.events.emit(StateEvent{ConversationID: m.ConversationID, MessageID: id, Seq: m.Seq, State: msg.State})
 	} else {
 		c.events.emit(MessageEvent{Message: *msg})
+		if enc && len(msg.Attachments) > 0 {
+			c.prefetchThumbnails(msg.Attachments)
+		}
 	}
 	if m.SenderID != c.acct.UserID {
 		c.receipts.dirty(m.ConversationID)

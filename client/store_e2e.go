@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"slices"
 
+	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/client/e2e"
 )
 
@@ -65,13 +67,23 @@ const e2eSchema = `
 		content_type TEXT NOT NULL DEFAULT ''
 	);`
 
+// e2eThumbnailSchema is the store's third migration: a photo sent to an
+// encrypted conversation carries its thumbnail as a second encrypted blob
+// (thumbnail.go). A file's row names its thumbnail's: by upload ID while
+// an own message waits to be sent, by blob ID once that is known.
+const e2eThumbnailSchema = `
+	ALTER TABLE e2e_media ADD COLUMN thumbnail_upload TEXT NOT NULL DEFAULT '';
+	ALTER TABLE e2e_media ADD COLUMN thumbnail_blob TEXT NOT NULL DEFAULT '';`
+
 // mediaRef is one attachment as an encrypted message describes it, inside
-// its ciphertext: the blob, its file key, and what the file is.
+// its ciphertext: the blob, its file key, what the file is, and its
+// encrypted thumbnail when it has one.
 type mediaRef struct {
 	BlobID string `json:"blob_id"`
 	e2e.MediaKey
-	Filename    string `json:"filename,omitempty"`
-	ContentType string `json:"content_type,omitempty"`
+	Filename    string    `json:"filename,omitempty"`
+	ContentType string    `json:"content_type,omitempty"`
+	Thumbnail   *mediaRef `json:"thumbnail,omitempty"`
 }
 
 // content is the plaintext of an encrypted message (docs/e2e.md,
@@ -81,17 +93,45 @@ type content struct {
 	Media []mediaRef `json:"media,omitempty"`
 }
 
-// saveMedia records the keys of an encrypted message's attachments, so
-// Download can decrypt them.
+// saveMedia records the keys of an encrypted message's attachments and
+// of their thumbnails, so Download and Thumbnail can decrypt them.
 func saveMedia(ctx context.Context, tx *sql.Tx, refs []mediaRef) error {
 	for _, r := range refs {
-		k, _ := json.Marshal(r.MediaKey)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO e2e_media(blob_id, key, filename, content_type) VALUES(?, ?, ?, ?)
-			ON CONFLICT(blob_id) DO NOTHING`, r.BlobID, string(k), r.Filename, r.ContentType); err != nil {
+		var thumb string
+		if t := r.Thumbnail; t != nil && courier.ValidID(t.BlobID) {
+			thumb = t.BlobID
+			if err := saveMediaKey(ctx, tx, t, ""); err != nil {
+				return err
+			}
+		}
+		if err := saveMediaKey(ctx, tx, &r, thumb); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+func saveMediaKey(ctx context.Context, tx *sql.Tx, r *mediaRef, thumbnail string) error {
+	k, _ := json.Marshal(r.MediaKey)
+	_, err := tx.ExecContext(ctx, `INSERT INTO e2e_media(blob_id, key, filename, content_type, thumbnail_blob) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(blob_id) DO NOTHING`, r.BlobID, string(k), r.Filename, r.ContentType, thumbnail)
+	return err
+}
+
+// fileBlobs returns the blob IDs of a message's attachments that its
+// content describes as files, in its order: its attachments less the
+// thumbnails, which the UI shows through Thumbnail.
+func (ct *content) fileBlobs(attachments []string) []string {
+	if len(ct.Media) == 0 {
+		return attachments
+	}
+	out := []string{}
+	for _, r := range ct.Media {
+		if slices.Contains(attachments, r.BlobID) {
+			out = append(out, r.BlobID)
+		}
+	}
+	return out
 }
 
 // mediaKey returns the key of an encrypted blob, or nil for a plain one.

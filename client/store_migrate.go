@@ -111,6 +111,8 @@ var migrations = []string{
 	);`,
 	// 2: end-to-end encryption (store_e2e.go).
 	e2eSchema,
+	// 3: encrypted thumbnails (store_e2e.go).
+	e2eThumbnailSchema,
 }
 
 // migrate applies the migrations the database has not seen, each in its

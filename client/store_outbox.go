@@ -55,10 +55,18 @@ type Attachment struct {
 	Filename    string // shown to recipients; the base name of Path when empty
 	ContentType string // application/octet-stream when empty
 	E2E         bool   // the bytes are ciphertext: mode e2e, no server processing
+
+	// Set by encryptFiles: what the message content says of an encrypted
+	// file (its key, name and type), and whether it is the thumbnail of
+	// the attachment before it.
+	ref       *mediaRef
+	thumbnail bool
 }
 
-// add writes a pending message and its outbox row (and its uploads) in one
-// transaction, and returns the message.
+// add writes a pending message and its outbox row, its uploads and the
+// keys of its encrypted files in one transaction, and returns the message:
+// a kill at any point leaves either all of it or none (a message whose
+// file key were lost would send a file nobody can decrypt).
 func (o Outbox) add(ctx context.Context, self Account, conv string, body []byte, files []Attachment, sizes []int64) (*Message, error) {
 	now := time.Now()
 	m := &Message{
@@ -86,6 +94,9 @@ func (o Outbox) add(ctx context.Context, self Account, conv string, body []byte,
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO uploads(id, message_id, position, path, filename, content_type, mode, size)
 				VALUES(?, ?, ?, ?, ?, ?, ?, ?)`, u.ID, m.ID, i, f.Path, f.Filename, f.ContentType, string(mode), u.Size); err != nil {
+				return err
+			}
+			if err := addMediaKey(ctx, tx, f, u.ID, m.Uploads); err != nil {
 				return err
 			}
 			m.Uploads = append(m.Uploads, u)
@@ -202,5 +213,24 @@ func (s *Store) uploads(ctx context.Context, messageID int64) ([]UploadProgress,
 func setAttachments(ctx context.Context, tx *sql.Tx, messageID int64, blobIDs []string) error {
 	b, _ := json.Marshal(nonNil(blobIDs))
 	_, err := tx.ExecContext(ctx, `UPDATE messages SET attachments = ? WHERE id = ?`, string(b), messageID)
+	return err
+}
+
+// addMediaKey keeps the key of an encrypted attachment beside its upload
+// (the message content is made from it when the message is sent), and ties
+// a thumbnail to the file before it.
+func addMediaKey(ctx context.Context, tx *sql.Tx, f Attachment, uploadID string, before []UploadProgress) error {
+	if f.ref == nil {
+		return nil
+	}
+	k, _ := json.Marshal(f.ref.MediaKey)
+	if _, err := tx.ExecContext(ctx, `INSERT INTO e2e_media(upload_id, key, filename, content_type) VALUES(?, ?, ?, ?)`,
+		uploadID, string(k), f.ref.Filename, f.ref.ContentType); err != nil {
+		return err
+	}
+	if !f.thumbnail || len(before) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE e2e_media SET thumbnail_upload = ? WHERE upload_id = ?`, uploadID, before[len(before)-1].ID)
 	return err
 }

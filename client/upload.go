@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,13 @@ func (c *Client) uploadAll(messageID int64) error {
 		ups = append(ups, u)
 	}
 	rows.Close()
+	// Thumbnails go up as attachments (the server's download rule needs
+	// them listed), but the message shows its files.
+	thumbs, err := c.store.strings(c.ctx, `SELECT thumbnail_upload FROM e2e_media
+		WHERE thumbnail_upload <> '' AND upload_id IN (SELECT id FROM uploads WHERE message_id = ?)`, messageID)
+	if err != nil {
+		return err
+	}
 	var blobIDs []string
 	for i := range ups {
 		if !ups[i].done {
@@ -85,7 +93,9 @@ func (c *Client) uploadAll(messageID int64) error {
 				return err
 			}
 		}
-		blobIDs = append(blobIDs, path.Base(ups[i].location))
+		if !slices.Contains(thumbs, ups[i].id) {
+			blobIDs = append(blobIDs, path.Base(ups[i].location))
+		}
 	}
 	return c.store.tx(c.ctx, func(tx *sql.Tx) error { return setAttachments(c.ctx, tx, messageID, blobIDs) })
 }
@@ -164,8 +174,13 @@ func (c *Client) upload(u *upload) error {
 		c.events.emit(MediaEvent{BlobID: path.Base(u.location), State: "uploading", Offset: u.offset, Size: u.size, UploadID: u.id})
 	}
 	u.done = true
-	_, err = c.store.db.ExecContext(c.ctx, `UPDATE uploads SET done = 1 WHERE id = ?`, u.id)
-	return err
+	if _, err = c.store.db.ExecContext(c.ctx, `UPDATE uploads SET done = 1 WHERE id = ?`, u.id); err != nil {
+		return err
+	}
+	// The server holds the bytes: an encrypted copy made for the upload
+	// has served its purpose (the sender reads its file back by blob ID).
+	c.removeIfOutgoing(u.path)
+	return nil
 }
 
 // tusOffset asks the server how many bytes of an upload it holds.
