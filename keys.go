@@ -219,6 +219,10 @@ type KeyStore interface {
 	// Devices without keys of kem fall back to X25519. The returned
 	// counts say whose stock fell low, for EventKeysLow.
 	ClaimKeys(ctx context.Context, userID, deviceID string, kem KEM) ([]DeviceKeys, []ClaimedStock, error)
+	// Identities lists the identity keys of userID's live devices that
+	// have one (DeviceKeys without prekeys), claiming nothing: what a
+	// contact's safety number is computed over. ENOTFOUND when none.
+	Identities(ctx context.Context, userID string) ([]DeviceKeys, error)
 	// Peers lists the users who share a conversation with userID, userID
 	// included: those told when userID's devices change.
 	Peers(ctx context.Context, userID string) ([]string, error)

@@ -29,10 +29,11 @@ func (s *Server) MountKeys(keys courier.KeyStore, limits KeyLimits) {
 	s.keys = keys
 	h := &keyHandlers{s: s, keys: keys, limits: limits}
 	for pattern, f := range map[string]http.HandlerFunc{
-		"PUT /v1/keys":                h.put,
-		"GET /v1/keys":                h.counts,
-		"POST /v1/keys/check":         h.check,
-		"GET /v1/users/{userID}/keys": h.claim,
+		"PUT /v1/keys":                      h.put,
+		"GET /v1/keys":                      h.counts,
+		"POST /v1/keys/check":               h.check,
+		"GET /v1/users/{userID}/keys":       h.claim,
+		"GET /v1/users/{userID}/identities": h.identities,
 	} {
 		s.mux.Handle(pattern, s.Authenticated(f))
 	}
@@ -142,6 +143,24 @@ func (h *keyHandlers) claim(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	JSON(w, http.StatusOK, DeviceKeysResponse{Devices: bundles})
+}
+
+// identities serves the identity keys of a user's recipient devices,
+// claiming nothing (so it is not rate-limited as claims are): what a
+// client computes a safety number over, and checks again when told
+// devices.changed.
+func (h *keyHandlers) identities(w http.ResponseWriter, r *http.Request) {
+	target := r.PathValue("userID")
+	if !courier.ValidID(target) {
+		Error(w, r, courier.Errorf(courier.ENOTFOUND, "no such user"))
+		return
+	}
+	devs, err := h.keys.Identities(r.Context(), target)
+	if err != nil {
+		Error(w, r, err)
+		return
+	}
+	JSON(w, http.StatusOK, DeviceKeysResponse{Devices: devs})
 }
 
 // allow takes a token from both buckets; fetching one's own other devices'

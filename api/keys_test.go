@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -192,4 +193,29 @@ func TestKeyRoutesRevokedDevice(t *testing.T) {
 		t.Errorf("after revocation: %+v, want only the phone", got.Devices)
 	}
 	k.do(t, alice, "GET", "/v1/users/"+bob.id+"/keys?device_id="+tablet.DeviceID, nil, http.StatusNotFound, nil)
+}
+
+// The identity lookup lists a user's recipient devices with their
+// identity keys and nothing else, claims nothing (the one-time stock
+// stays), and answers 404 for a user without keys.
+func TestKeyRoutesIdentities(t *testing.T) {
+	k := newKeyServer(t, 2, api.KeyLimits{PerPair: messaging.NewLimiter(0.001, 1)})
+	alice, bob := &k.users[0], &k.users[1]
+	k.do(t, alice, "GET", "/v1/users/"+bob.id+"/identities", nil, http.StatusNotFound, nil)
+	id := e2e.NewIdentity()
+	k.upload(t, bob, id, 3)
+	for range 3 { // beyond the pair limit of claims: lookups are not claims
+		var got api.DeviceKeysResponse
+		k.do(t, alice, "GET", "/v1/users/"+bob.id+"/identities", nil, http.StatusOK, &got)
+		if len(got.Devices) != 1 || !bytes.Equal(got.Devices[0].IdentityKey, id.Public()) ||
+			got.Devices[0].UserID != bob.id || got.Devices[0].Prekey != nil || got.Devices[0].SignedPrekey != nil {
+			t.Fatalf("identities %+v", got.Devices)
+		}
+	}
+	var counts api.KeyCountsResponse
+	k.do(t, bob, "GET", "/v1/keys", nil, http.StatusOK, &counts)
+	if counts.Counts[0].OneTime != 3 {
+		t.Fatalf("the stock is %d after lookups, want 3", counts.Counts[0].OneTime)
+	}
+	k.do(t, alice, "GET", "/v1/users/nope/identities", nil, http.StatusNotFound, nil)
 }

@@ -145,6 +145,11 @@ func (c *Client) fetchKeys(ctx context.Context, userID, deviceID string) ([]cour
 	var resp struct {
 		Devices []courier.DeviceKeys `json:"devices"`
 	}
+	// A contact's identity is taken on trust before the first key is
+	// sealed to it or opened from it, so a later change is seen as one.
+	if err := c.knowContact(ctx, userID); err != nil {
+		return nil, err
+	}
 	if err := c.api.do(ctx, http.MethodGet, "/v1/users/"+url.PathEscape(userID)+"/keys?"+q.Encode(), nil, &resp); err != nil {
 		return nil, err
 	}
@@ -175,7 +180,10 @@ func (c *Client) trustIdentity(ctx context.Context, userID, deviceID string, key
 		return err == nil
 	}
 	if err == nil && !bytes.Equal(known, key) {
+		// A device's identity never changes: the directory serves a key
+		// that is not the device's. Refused, and the user warned.
 		c.warn("client: a device's identity key changed; refusing it", "device_id", deviceID)
+		c.contactTampered(ctx, userID)
 	}
 	return err == nil && bytes.Equal(known, key)
 }

@@ -75,15 +75,23 @@ type ConnectionEvent struct {
 // sees ConnectionEvent{State: Revoked} instead).
 type DeviceRevokedEvent struct{ DeviceID string }
 
-func (MessageEvent) isEvent()       {}
-func (StateEvent) isEvent()         {}
-func (ConversationEvent) isEvent()  {}
-func (ReceiptEvent) isEvent()       {}
-func (TypingEvent) isEvent()        {}
-func (PresenceEvent) isEvent()      {}
-func (MediaEvent) isEvent()         {}
-func (ConnectionEvent) isEvent()    {}
-func (DeviceRevokedEvent) isEvent() {}
+// IdentityChangedEvent: a contact's identity keys (of an encrypted
+// conversation) are no longer those accepted: a device was added, reset
+// or revoked, or the directory served a key that is not the device's.
+// ContactTrust says TrustChanged until the user compares safety numbers
+// and calls Verify.
+type IdentityChangedEvent struct{ UserID string }
+
+func (MessageEvent) isEvent()         {}
+func (StateEvent) isEvent()           {}
+func (ConversationEvent) isEvent()    {}
+func (ReceiptEvent) isEvent()         {}
+func (TypingEvent) isEvent()          {}
+func (PresenceEvent) isEvent()        {}
+func (MediaEvent) isEvent()           {}
+func (ConnectionEvent) isEvent()      {}
+func (DeviceRevokedEvent) isEvent()   {}
+func (IdentityChangedEvent) isEvent() {}
 
 // ConnectionState is where the connection is.
 type ConnectionState string

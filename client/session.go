@@ -188,6 +188,13 @@ func (c *Client) handleFrame(f Frame) {
 		if c.cfg.Encryption {
 			c.handleMailbox(f)
 		}
+	case courier.EventDevicesChanged:
+		var d struct {
+			UserID string `json:"user_id"`
+		}
+		if c.cfg.Encryption && f.Decode(&d) == nil && courier.ValidID(d.UserID) && d.UserID != c.acct.UserID {
+			c.contactChanged(d.UserID)
+		}
 	case courier.EventKeysLow:
 		var d struct {
 			DeviceID string      `json:"device_id"`

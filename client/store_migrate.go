@@ -113,6 +113,8 @@ var migrations = []string{
 	e2eSchema,
 	// 3: encrypted thumbnails (store_e2e.go).
 	e2eThumbnailSchema,
+	// 4: contacts' identity keys, for safety-number warnings (e2e_contacts.go).
+	e2eContactSchema,
 }
 
 // migrate applies the migrations the database has not seen, each in its

@@ -186,6 +186,23 @@ func scanPrekey(row pgx.CollectableRow) (*courier.Prekey, error) {
 	return &p, err
 }
 
+func (s *KeyStore) Identities(ctx context.Context, userID string) ([]courier.DeviceKeys, error) {
+	rows, err := s.db.Query(ctx, `SELECT k.device_id, k.identity_key FROM device_identity_keys k
+		JOIN devices d ON d.id = k.device_id AND d.revoked_at IS NULL
+		WHERE k.user_id = $1 ORDER BY d.created_at, d.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (courier.DeviceKeys, error) {
+		d := courier.DeviceKeys{UserID: userID}
+		return d, row.Scan(&d.DeviceID, &d.IdentityKey)
+	})
+	if err == nil && len(devs) == 0 {
+		err = courier.Errorf(courier.ENOTFOUND, "no device of this user has keys")
+	}
+	return devs, err
+}
+
 func (s *KeyStore) Peers(ctx context.Context, userID string) ([]string, error) {
 	rows, err := s.db.Query(ctx, `SELECT $1::text UNION
 		SELECT m2.user_id FROM conversation_members m1
