@@ -63,6 +63,9 @@ media_tools() {
 	# libheif1 is the shared library gen2brain/heic loads at run time
 	# (its WASM fallback is slower); -dev pulls it in with the headers.
 	dpkg -s libheif-dev >/dev/null 2>&1 || missing+=(libheif-dev)
+	# libjpeg-turbo's TurboJPEG API decodes JPEGs at reduced size for
+	# thumbnails (cgo; build with -tags nojpegturbo to go without).
+	dpkg -s libturbojpeg0-dev >/dev/null 2>&1 || missing+=(libturbojpeg0-dev)
 	# tmux drives `courier chat` in two terminals in its end-to-end test.
 	command -v tmux >/dev/null || missing+=(tmux)
 	if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi

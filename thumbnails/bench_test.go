@@ -95,7 +95,7 @@ func BenchmarkProcess12MP(b *testing.B) {
 // BenchmarkStages12MP times each stage of Process alone on the same photo.
 func BenchmarkStages12MP(b *testing.B) {
 	data := photo12MP()
-	img, _, err := decodeBytes(data, Limits{}.withDefaults())
+	img, _, err := decodeBytes(data, Limits{}.withDefaults(), PreviewSize)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func BenchmarkStages12MP(b *testing.B) {
 	thumb := scale(preview, tw, th)
 	b.Run("decode", func(b *testing.B) {
 		for range b.N {
-			if _, _, err := decodeBytes(data, Limits{}.withDefaults()); err != nil {
+			if _, _, err := decodeBytes(data, Limits{}.withDefaults(), PreviewSize); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -60,3 +60,25 @@ func FuzzProbe(f *testing.F) {
 		_ = StripPNG(io.Discard, bytes.NewReader(b))
 	})
 }
+
+// FuzzJPEGScaled: the reduced-size JPEG decode (libjpeg-turbo, C code fed
+// hostile bytes) never crashes, and what it returns covers the preview.
+func FuzzJPEGScaled(f *testing.F) {
+	f.Add(encodeJPEG(f, quadrants(640, 480), 80))
+	f.Add(encodeJPEG(f, quadrants(17, 3), 50))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		lim := Limits{MaxPixels: 4 << 20}.withDefaults()
+		img, info, err := decodeBytes(b, lim, ThumbSize)
+		if err != nil {
+			return
+		}
+		sw, sh := info.Width, info.Height
+		if swapsAxes(info.Orientation) {
+			sw, sh = sh, sw
+		}
+		w, h := fitSize(sw, sh, ThumbSize)
+		if r := img.Bounds(); r.Dx() < w || r.Dy() < h {
+			t.Fatalf("decoded %v for a %dx%d fit", r, w, h)
+		}
+	})
+}

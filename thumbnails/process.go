@@ -58,7 +58,7 @@ func Process(ctx context.Context, r io.Reader, lim Limits) (*Result, error) {
 	res.Timings.Read = time.Since(t)
 
 	t = time.Now()
-	img, info, err := decodeBytes(data, lim)
+	img, info, err := decodeBytes(data, lim, PreviewSize)
 	if err != nil {
 		return nil, err
 	}
@@ -69,12 +69,16 @@ func Process(ctx context.Context, r io.Reader, lim Limits) (*Result, error) {
 		return nil, err
 	}
 
-	// Sizes are computed in stored orientation; the fit box is square, so
+	// Sizes are computed in stored orientation from the header (a JPEG may
+	// have been decoded at a reduced size); the fit box is square, so
 	// fitting before or after a quarter turn gives the same size.
 	t = time.Now()
-	b := img.Bounds()
-	pw, ph := fitSize(b.Dx(), b.Dy(), PreviewSize)
-	tw, th := fitSize(b.Dx(), b.Dy(), ThumbSize)
+	sw, sh := info.Width, info.Height
+	if swapsAxes(info.Orientation) {
+		sw, sh = sh, sw
+	}
+	pw, ph := fitSize(sw, sh, PreviewSize)
+	tw, th := fitSize(sw, sh, ThumbSize)
 	preview := scale(img, pw, ph)
 	img = nil // let the 12 MP decode go before the next allocations
 	thumb := scale(preview, tw, th)
@@ -112,13 +116,23 @@ func cmpOr(a, b error) error {
 	return b
 }
 
-// decodeBytes probes data against lim and only then decodes it.
-func decodeBytes(data []byte, lim Limits) (image.Image, Info, error) {
+// decodeBytes probes data against lim and only then decodes it. With box
+// > 0 the caller needs no more than the image fitted into box×box, and a
+// JPEG is decoded at the smallest size that still covers that
+// (decodeJPEGFit); with 0 every format is decoded at full size.
+func decodeBytes(data []byte, lim Limits, box int) (image.Image, Info, error) {
 	info, err := probe(bytes.NewReader(data), int64(len(data)), lim)
 	if err != nil {
 		return nil, info, err
 	}
-	img, err := decode(info.Format, data)
+	var img image.Image
+	err = errJPEGFallback
+	if info.Format == FormatJPEG && box > 0 {
+		img, err = decodeJPEGFit(data, box)
+	}
+	if err == errJPEGFallback {
+		img, err = decode(info.Format, data)
+	}
 	if err != nil {
 		return nil, info, corrupt(info.Format, err)
 	}

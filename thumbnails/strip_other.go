@@ -106,7 +106,7 @@ func StripMetadata(dst io.Writer, src io.Reader, lim Limits) (contentType string
 		contentType = "image/gif"
 		out, err = stripGIF(data)
 	default:
-		img, info, derr := decodeBytes(data, lim)
+		img, info, derr := decodeBytes(data, lim, 0)
 		if derr != nil {
 			return "", derr
 		}
