@@ -93,3 +93,24 @@ func TestBench_Connections(t *testing.T) {
 		t.Errorf("%.2f goroutines per connection, want 1 or 2", r.GoroutinesPer)
 	}
 }
+
+func TestBench_Encrypted(t *testing.T) {
+	var r encryptedResult
+	runBenchJSON(t, &r, "encrypted", "-members", "20", "-senders", "2", "-online", "4", "-duration", "2s", "-rounds", "2")
+	if r.Members != 20 || r.Senders != 2 || len(r.RoundRatios) != 2 {
+		t.Errorf("members %d senders %d rounds %v", r.Members, r.Senders, r.RoundRatios)
+	}
+	// Encrypted sends are taken (the device lists are right) and every
+	// case has its latencies: to `sent`, and to the other online members.
+	if r.PlainPerS <= 0 || r.EncPerS <= 0 || r.Ratio != r.EncPerS/r.PlainPerS || r.Errors != 0 {
+		t.Fatalf("rates %v and %v, ratio %v, %d errors (%s)", r.PlainPerS, r.EncPerS, r.Ratio, r.Errors, r.FirstError)
+	}
+	for _, l := range []latencies{r.Plain, r.Encrypted} {
+		if l.SentP50MS <= 0 || l.SentP99MS < l.SentP50MS || l.DeliverP50MS <= 0 || l.DeliverP99MS < l.DeliverP50MS {
+			t.Errorf("latencies %+v", l)
+		}
+	}
+	if c := r.Client; c.EncryptUS <= 0 || c.DecryptUS <= 0 || c.SealXWingUS <= 0 || c.SealX25519US <= 0 || c.MediaMSPerMiB <= 0 {
+		t.Errorf("client costs %+v", c)
+	}
+}
