@@ -16,13 +16,8 @@ import (
 // him changed until she verifies the safety number both sides now show,
 // and a number from before the reset is refused.
 func TestE2E_SafetyNumberWarning(t *testing.T) {
-	srv := startServer(t)
 	ctx := context.Background()
-	alice, bob := e2eAccount(t, srv.URL(), "alice"), e2eAccount(t, srv.URL(), "bob")
-	conv, err := alice.Create(ctx, courier.NewConversation{Kind: courier.ConversationDirect, UserID: bob.Acct.UserID, Encrypted: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, alice, bob, conv := e2eDirect(t)
 	alice.Send(ctx, conv.ID, []byte("hi bob"))
 	bob.WaitMessages(conv.ID, "bob reads", hasText("hi bob"))
 	wantTrust(t, alice, bob.Acct.UserID, e2e.TrustUnverified)

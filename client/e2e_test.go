@@ -8,6 +8,7 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/client"
 	"github.com/courier-chat/courier/internal/clienttest"
+	"github.com/courier-chat/courier/internal/testserver"
 )
 
 // encrypting turns on end-to-end encryption in a test device's client.
@@ -53,14 +54,22 @@ func hasText(body string) func([]client.Message) bool {
 	}
 }
 
-func TestE2E_Direct(t *testing.T) {
-	srv := startServer(t)
-	ctx := context.Background()
-	alice, bob := e2eAccount(t, srv.URL(), "alice"), e2eAccount(t, srv.URL(), "bob")
-	conv, err := alice.Create(ctx, courier.NewConversation{Kind: courier.ConversationDirect, UserID: bob.Acct.UserID, Encrypted: true})
+// e2eDirect starts a server with Alice and Bob, each with one encrypting
+// device online, and an encrypted direct conversation Alice created.
+func e2eDirect(t *testing.T) (srv *testserver.Cluster, alice, bob *clienttest.Device, conv *client.Conversation) {
+	t.Helper()
+	srv = startServer(t)
+	alice, bob = e2eAccount(t, srv.URL(), "alice"), e2eAccount(t, srv.URL(), "bob")
+	conv, err := alice.Create(context.Background(), courier.NewConversation{Kind: courier.ConversationDirect, UserID: bob.Acct.UserID, Encrypted: true})
 	if err != nil || !conv.Encrypted {
 		t.Fatalf("%+v %v", conv, err)
 	}
+	return srv, alice, bob, conv
+}
+
+func TestE2E_Direct(t *testing.T) {
+	ctx := context.Background()
+	_, alice, bob, conv := e2eDirect(t)
 	alice.Send(ctx, conv.ID, []byte("hello bob"))
 	bob.WaitMessages(conv.ID, "bob reads", hasText("hello bob"))
 	bob.Send(ctx, conv.ID, []byte("hello alice"))

@@ -22,13 +22,8 @@ import (
 // whose Download is the photo. A file that is no picture has none. The
 // sender's encrypted copies are gone once uploaded.
 func TestE2E_Thumbnail(t *testing.T) {
-	srv := startServer(t)
 	ctx := context.Background()
-	alice, bob := e2eAccount(t, srv.URL(), "alice"), e2eAccount(t, srv.URL(), "bob")
-	conv, err := alice.Create(ctx, courier.NewConversation{Kind: courier.ConversationDirect, UserID: bob.Acct.UserID, Encrypted: true})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, alice, bob, conv := e2eDirect(t)
 	img := image.NewRGBA(image.Rect(0, 0, 1200, 800))
 	for y := range 800 {
 		for x := range 1200 {

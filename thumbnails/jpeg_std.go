@@ -4,7 +4,6 @@ package thumbnails
 
 import (
 	"bytes"
-	"errors"
 	"image"
 	"image/jpeg"
 )
@@ -12,8 +11,6 @@ import (
 // jpegScaledDecode is false: without cgo (or built with the nojpegturbo
 // tag) JPEGs are decoded at full size by Go's decoder.
 const jpegScaledDecode = false
-
-var errJPEGFallback = errors.New("thumbnails: JPEG colour space left to Go's decoder")
 
 // decodeJPEGFit decodes the whole picture; box only matters to the
 // libjpeg-turbo build (jpeg_turbo.go).

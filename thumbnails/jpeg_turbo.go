@@ -19,10 +19,6 @@ import (
 // reduced size (see decodeJPEGFit).
 const jpegScaledDecode = true
 
-// errJPEGFallback says libjpeg-turbo will not decode this file to RGB
-// (CMYK and YCCK JPEGs); Go's decoder takes it instead.
-var errJPEGFallback = errors.New("thumbnails: JPEG colour space left to Go's decoder")
-
 // decodeJPEGFit decodes a JPEG with libjpeg-turbo's TurboJPEG API at the
 // smallest of its DCT scaling factors (1/8 to 1) that still covers the
 // box×box fit of the image: the inverse DCT then makes the reduced picture

@@ -3,6 +3,7 @@ package thumbnails
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -115,6 +116,11 @@ func cmpOr(a, b error) error {
 	}
 	return b
 }
+
+// errJPEGFallback is decodeJPEGFit's answer for a file it leaves to Go's
+// decoder at full size (CMYK and YCCK JPEGs, which TurboJPEG does not turn
+// into RGB).
+var errJPEGFallback = errors.New("thumbnails: JPEG colour space left to Go's decoder")
 
 // decodeBytes probes data against lim and only then decodes it. With box
 // > 0 the caller needs no more than the image fitted into box×box, and a
