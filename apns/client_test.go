@@ -144,6 +144,34 @@ func TestProviderTokenRefresh(t *testing.T) {
 	}
 }
 
+// Apple throttles token renewals per connection: a second provider (a
+// `courier push test` next to the running workers) with its own fresh
+// token is served; one connection renewing within 20 minutes is refused
+// 429 TooManyProviderTokenUpdates, which is worth a retry later.
+func TestProviderTokenUpdatesPerConnection(t *testing.T) {
+	fake := apnstest.New(t)
+	token := fake.AddDevice(topic)
+	t0 := time.Now()
+	first, second := newClient(t, fake), newClient(t, fake)
+	apns.SetClock(first, func() time.Time { return t0 })
+	apns.SetClock(second, func() time.Time { return t0.Add(5 * time.Minute) })
+	for _, c := range []*apns.Client{first, second} {
+		if err := c.Send(context.Background(), alert(token)); err != nil {
+			t.Fatalf("a provider on its own connection: %v", err)
+		}
+	}
+	if fake.Conns() != 2 || fake.TokenUpdates() != 2 {
+		t.Fatalf("%d connections, %d tokens; want 2 and 2", fake.Conns(), fake.TokenUpdates())
+	}
+	apns.SetClock(first, func() time.Time { return t0.Add(10 * time.Minute) })
+	apns.Renew(first)
+	err := first.Send(context.Background(), alert(token))
+	var pe *courier.PushError
+	if !errors.As(err, &pe) || pe.Status != 429 || pe.Reason != "TooManyProviderTokenUpdates" || !pe.Retry {
+		t.Fatalf("renewal after 10 minutes on one connection: %v, want a retryable 429 TooManyProviderTokenUpdates", err)
+	}
+}
+
 func TestResponses(t *testing.T) {
 	fake := apnstest.New(t)
 	c := newClient(t, fake)

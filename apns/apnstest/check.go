@@ -30,7 +30,7 @@ func (s *Server) check(r *http.Request, body []byte) (Reply, bool) {
 	if token == "" {
 		return bad(http.StatusBadRequest, "MissingDeviceToken")
 	}
-	if reply, ok := s.checkAuth(r.Header.Get("authorization")); !ok {
+	if reply, ok := s.checkAuth(r.RemoteAddr, r.Header.Get("authorization")); !ok {
 		return reply, false
 	}
 	h := r.Header
@@ -94,8 +94,12 @@ func (s *Server) check(r *http.Request, body []byte) (Reply, bool) {
 
 // checkAuth verifies "bearer <JWT>": ES256 over header.claims with the
 // provider key, kid and iss matching, iat within the last hour; a token
-// renewed within 20 minutes of the last is TooManyProviderTokenUpdates.
-func (s *Server) checkAuth(auth string) (Reply, bool) {
+// renewed on the same connection within 20 minutes of the last is
+// TooManyProviderTokenUpdates. Apple counts renewals per connection
+// ("Establishing a token-based connection to APNs": a new token too
+// often on the same connection is an error; several provider servers may
+// each hold their own token), so conn is the client's address.
+func (s *Server) checkAuth(conn, auth string) (Reply, bool) {
 	bad := func(status int, reason string) (Reply, bool) { return Reply{Status: status, Reason: reason}, false }
 	jwt, ok := strings.CutPrefix(auth, "bearer ")
 	if !ok || jwt == "" {
@@ -129,11 +133,11 @@ func (s *Server) checkAuth(auth string) (Reply, bool) {
 	}
 	// An older token still in its hour is fine (requests in flight
 	// during a renewal); a new one must be 20 minutes younger.
-	if issued.After(s.lastIssued) {
-		if !s.lastIssued.IsZero() && issued.Sub(s.lastIssued) < 20*time.Minute {
+	if last := s.lastIssued[conn]; issued.After(last) {
+		if !last.IsZero() && issued.Sub(last) < 20*time.Minute {
 			return bad(http.StatusTooManyRequests, "TooManyProviderTokenUpdates")
 		}
-		s.lastIssued = issued
+		s.lastIssued[conn] = issued
 		s.tokenUpdates++
 	}
 	return Reply{}, true

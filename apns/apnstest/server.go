@@ -58,8 +58,8 @@ type Server struct {
 	script       []Reply
 	accepted     []Notification
 	refused      []Reply
-	lastIssued   time.Time // iat of the newest token seen
-	tokenUpdates int       // how often the provider changed its token
+	lastIssued   map[string]time.Time // per connection: iat of the newest token seen on it
+	tokenUpdates int                  // how often the provider changed its token
 	conns        int
 }
 
@@ -80,14 +80,17 @@ func New(t testing.TB) *Server {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(key)
 	s := &Server{KeyID: "ABC123DEFG", TeamID: "DEF123GHIJ", KeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}),
-		pub: &key.PublicKey, Now: time.Now, devices: map[string]string{}, gone: map[string]bool{}}
+		pub: &key.PublicKey, Now: time.Now, devices: map[string]string{}, gone: map[string]bool{}, lastIssued: map[string]time.Time{}}
 	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	s.Server.EnableHTTP2 = true
-	s.Server.Config.ConnState = func(_ net.Conn, st http.ConnState) {
-		if st == http.StateNew {
-			s.mu.Lock()
+	s.Server.Config.ConnState = func(c net.Conn, st http.ConnState) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		switch st {
+		case http.StateNew:
 			s.conns++
-			s.mu.Unlock()
+		case http.StateClosed, http.StateHijacked:
+			delete(s.lastIssued, c.RemoteAddr().String())
 		}
 	}
 	s.Server.StartTLS()
