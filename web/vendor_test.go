@@ -1,0 +1,76 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// vendorLock is static/vendor/lock.json, written by scripts/vendor-js.mjs.
+type vendorLock struct {
+	Packages []struct {
+		Name, Version, Integrity string
+	} `json:"packages"`
+	Files []struct {
+		Package string `json:"package"`
+		Version string `json:"version"`
+		File    string `json:"file"`
+		SHA256  string `json:"sha256"`
+	} `json:"files"`
+}
+
+// TestVendored checks static/vendor against its lock file: every file
+// listed is there with the SHA-256 npm's tarball gave it, of a package
+// version the lock names, and no script is there that the lock does not
+// list. A hand edit of a vendored library, or a file left behind by an
+// update, fails here; `node scripts/vendor-js.mjs` rewrites both from npm.
+func TestVendored(t *testing.T) {
+	b, err := os.ReadFile("static/vendor/lock.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lock vendorLock
+	if err := json.Unmarshal(b, &lock); err != nil {
+		t.Fatal(err)
+	}
+	if len(lock.Files) == 0 {
+		t.Fatal("lock.json lists no files")
+	}
+	versions := map[string]string{}
+	for _, p := range lock.Packages {
+		versions[p.Name] = p.Version
+	}
+	listed := map[string]bool{}
+	for _, f := range lock.Files {
+		listed[f.File] = true
+		if versions[f.Package] != f.Version || !strings.HasPrefix(f.File, f.Package+"/") {
+			t.Errorf("%s: package %s@%s is not one the lock pins", f.File, f.Package, f.Version)
+		}
+		data, err := os.ReadFile(filepath.Join("static/vendor", filepath.FromSlash(f.File)))
+		if err != nil {
+			t.Errorf("%s: %v", f.File, err)
+			continue
+		}
+		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("%s differs from lock.json (sha256 %x, want %s)", f.File, sum, f.SHA256)
+		}
+	}
+	err = filepath.WalkDir("static/vendor", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".js") {
+			return err
+		}
+		rel, _ := filepath.Rel("static/vendor", path)
+		if !listed[filepath.ToSlash(rel)] {
+			t.Errorf("%s is vendored but not in lock.json", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
