@@ -7,3 +7,5 @@ export * from './chain.js';
 export * from './senderkey.js';
 export * from './media.js';
 export * from './safety.js';
+export * from './device.js';
+export * from './keystore.js';
