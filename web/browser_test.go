@@ -112,7 +112,7 @@ func writePhoto(t *testing.T) string {
 			// A sunset-like gradient with noise so the JPEG does not
 			// compress to nothing.
 			n := uint8((x*7 + y*13 + x*y) % 23)
-			img.Set(x, y, color.RGBA{uint8(255 - y/6) - n, uint8(120 + x/20) - n, uint8(60 + y/8), 255})
+			img.Set(x, y, color.RGBA{uint8(255-y/6) - n, uint8(120+x/20) - n, uint8(60 + y/8), 255})
 		}
 	}
 	path := filepath.Join(t.TempDir(), "sunset.jpg")
