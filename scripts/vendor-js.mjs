@@ -4,12 +4,16 @@
 //	node scripts/vendor-js.mjs          # rewrite web/static/vendor from npm
 //
 // Only the files the entry points below import (transitively) are copied,
-// unchanged, at vendor/<package>/<file>; the page resolves the packages'
-// bare imports ("@noble/hashes/sha2.js") through vendor/importmap.json,
-// and Node's tests through the same map (web/static/e2e/test/imports.mjs).
-// vendor/lock.json records each file's package, version and SHA-256, and
-// the tarball's npm integrity; `go test ./web -run TestVendored` fails when
-// a file differs from it.
+// at vendor/<package>/<file>. One change is made to them: an import of
+// another package ("@noble/hashes/sha2.js") becomes a relative path
+// ("../hashes/sha2.js"), so browsers and Node load them with no import map
+// (the page's Content-Security-Policy allows no inline script, and an
+// import map is one). vendor/lock.json records each file's package,
+// version, the SHA-256 npm's tarball has (npm_sha256) and the SHA-256 of
+// the file as vendored, and each tarball's npm integrity; `go test ./web
+// -run TestVendored` fails when a file differs from it. Running this
+// script again and `git diff --exit-code web/static/vendor` shows the
+// vendored tree is what npm serves.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -62,6 +66,18 @@ while (todo.length) {
   for (const m of fs.readFileSync(f, 'utf8').matchAll(importRe)) todo.push(locate(m[1] ?? m[2], f));
 }
 
+// relativeImports rewrites the imports of other vendored packages in the
+// source of file (vendor-relative, "@noble/curves/ed25519.js") to relative paths.
+function relativeImports(src, file) {
+  return src.replace(importRe, (stmt, a, b) => {
+    const spec = a ?? b;
+    if (spec.startsWith('.')) return stmt;
+    let rel = path.posix.relative(path.posix.dirname(file), spec);
+    if (!rel.startsWith('.')) rel = './' + rel;
+    return stmt.replace(spec, rel);
+  });
+}
+
 fs.rmSync(out, { recursive: true, force: true });
 const files = [];
 for (const f of [...seen].sort()) {
@@ -69,9 +85,12 @@ for (const f of [...seen].sort()) {
   const rel = path.relative(dirs[name], f);
   const dst = path.join(out, name, rel);
   fs.mkdirSync(path.dirname(dst), { recursive: true });
-  fs.copyFileSync(f, dst);
-  const sha256 = createHash('sha256').update(fs.readFileSync(f)).digest('hex');
-  files.push({ package: name, version: packages[name], file: `${name}/${rel}`, sha256 });
+  const orig = fs.readFileSync(f);
+  const vendored = relativeImports(orig.toString('utf8'), `${name}/${rel}`);
+  fs.writeFileSync(dst, vendored);
+  files.push({ package: name, version: packages[name], file: `${name}/${rel}`,
+    npm_sha256: createHash('sha256').update(orig).digest('hex'),
+    sha256: createHash('sha256').update(vendored).digest('hex') });
 }
 for (const name of Object.keys(packages)) {
   fs.copyFileSync(path.join(dirs[name], 'LICENSE'), path.join(out, name, 'LICENSE'));
@@ -82,8 +101,5 @@ const lock = {
   files,
 };
 fs.writeFileSync(path.join(out, 'lock.json'), JSON.stringify(lock, null, 2) + '\n');
-const imports = {};
-for (const name of Object.keys(packages)) imports[name + '/'] = `/vendor/${name}/`;
-fs.writeFileSync(path.join(out, 'importmap.json'), JSON.stringify({ imports }, null, 2) + '\n');
 fs.rmSync(tmp, { recursive: true, force: true });
 console.log(`${files.length} files from ${Object.keys(packages).length} packages in ${path.relative(root, out)}`);

@@ -37,7 +37,7 @@ func startPeer(t *testing.T) *peer {
 	if err != nil {
 		t.Fatal("node is needed to run the web client's e2e module: ", err)
 	}
-	cmd := exec.Command(node, "--import", "../../static/e2e/test/imports.mjs", "peer.mjs")
+	cmd := exec.Command(node, "peer.mjs")
 	cmd.Dir = "testdata/e2e"
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()

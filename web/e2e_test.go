@@ -21,7 +21,7 @@ func TestE2EVectors_Node(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no tests in static/e2e/test: %v", err)
 	}
-	args := append([]string{"--import", "./static/e2e/test/imports.mjs", "--test", "--test-reporter=tap"}, files...)
+	args := append([]string{"--test", "--test-reporter=tap"}, files...)
 	out, err := exec.Command(node, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)

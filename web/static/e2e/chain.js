@@ -2,9 +2,9 @@
 // chains", "Message envelope"). The ratchet is HKDF-Expand (@noble/hashes:
 // WebCrypto has no Expand alone), messages AES-256-GCM (WebCrypto) and
 // Ed25519 signatures by the chain's own key.
-import { ed25519 } from '@noble/curves/ed25519.js';
-import { expand } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { ed25519 } from '../vendor/@noble/curves/ed25519.js';
+import { expand } from '../vendor/@noble/hashes/hkdf.js';
+import { sha256 } from '../vendor/@noble/hashes/sha2.js';
 import { bytes, concat, equal, randomBytes, readU32, str, u32 } from './bytes.js';
 import { verify } from './identity.js';
 

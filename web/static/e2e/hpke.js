@@ -10,12 +10,12 @@
 // steps at once, and HPKE labels each one apart), AES-256-GCM from
 // WebCrypto. This file is the RFC's key schedule over them, and it is
 // checked against the published vectors (client/e2e/testdata/hpke-spec.json).
-import { x25519 } from '@noble/curves/ed25519.js';
-import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
-import { extract, expand } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { shake256 } from '@noble/hashes/sha3.js';
-import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { x25519 } from '../vendor/@noble/curves/ed25519.js';
+import { ml_kem768_x25519 as xwing } from '../vendor/@noble/post-quantum/hybrid.js';
+import { extract, expand } from '../vendor/@noble/hashes/hkdf.js';
+import { sha256 } from '../vendor/@noble/hashes/sha2.js';
+import { shake256 } from '../vendor/@noble/hashes/sha3.js';
+import { chacha20poly1305 } from '../vendor/@noble/ciphers/chacha.js';
 import { bytes, concat, equal, u16 } from './bytes.js';
 
 export const KEM_X25519 = 0x0020;

@@ -1,7 +1,7 @@
 // Device identity and prekeys (docs/e2e.md, "Keys of a device"). Ed25519
 // comes from @noble/curves, checked strictly as Go's crypto/ed25519 does
 // (no ZIP-215 leniency), so both clients accept exactly the same signatures.
-import { ed25519 } from '@noble/curves/ed25519.js';
+import { ed25519 } from '../vendor/@noble/curves/ed25519.js';
 import { bytes, concat, randomBytes, u16, u32 } from './bytes.js';
 import { kem } from './hpke.js';
 

@@ -3,7 +3,7 @@
 // against a real Courier server over HTTP (node:http): it proves the
 // module interoperates with the Go client outside a browser too.
 //
-//	node --import ../../static/e2e/test/imports.mjs peer.mjs
+//	node peer.mjs
 //
 // Commands: {"cmd":"init", url, token, user_id, device_id}, {"cmd":"sync",
 // conversation_id}, {"cmd":"send", conversation_id, text, files:[{path,

@@ -259,7 +259,7 @@ export const xchacha20 = /* @__PURE__ */ createCipher(chachaCore, {
  * Uses the reduced 8-round variant for non-critical workloads with a fresh key/nonce.
  *
  * ```ts
- * import { chacha8 } from '@noble/ciphers/chacha.js';
+ * import { chacha8 } from './chacha.js';
  * import { randomBytes } from '@noble/ciphers/utils.js';
  * const key = randomBytes(32);
  * const nonce = randomBytes(12);
@@ -283,7 +283,7 @@ export const chacha8 = /* @__PURE__ */ createCipher(chachaCore, {
  * Uses the reduced 12-round variant for non-critical workloads with a fresh key/nonce.
  *
  * ```ts
- * import { chacha12 } from '@noble/ciphers/chacha.js';
+ * import { chacha12 } from './chacha.js';
  * import { randomBytes } from '@noble/ciphers/utils.js';
  * const key = randomBytes(32);
  * const nonce = randomBytes(12);
@@ -409,7 +409,7 @@ export const chacha20poly1305 = /* @__PURE__ */ wrapCipher({ blockSize: 64, nonc
  * Encrypts and authenticates plaintext with a fresh key and random 24-byte nonce.
  *
  * ```ts
- * import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+ * import { xchacha20poly1305 } from './chacha.js';
  * import { randomBytes } from '@noble/ciphers/utils.js';
  * const key = randomBytes(32);
  * const nonce = randomBytes(24);

@@ -3,8 +3,8 @@
  * @module
  */
 /*! noble-post-quantum - MIT License (c) 2024 Paul Miller (paulmillr.com) */
-import { FFTCore, reverseBits } from '@noble/curves/abstract/fft.js';
-import { shake128, shake256 } from '@noble/hashes/sha3.js';
+import { FFTCore, reverseBits } from '../curves/abstract/fft.js';
+import { shake128, shake256 } from '../hashes/sha3.js';
 import { cleanBytes, getMask, } from "./utils.js";
 /**
  * Creates shared modular arithmetic, NTT, and packing helpers for CRYSTALS schemes.
@@ -220,7 +220,7 @@ export const XOF128 = /* @__PURE__ */ createXofShake(shake128);
  * @example
  * Build the ML-DSA SHAKE256 coefficient expander and read one block.
  * ```ts
- * import { randomBytes } from '@noble/post-quantum/utils.js';
+ * import { randomBytes } from './utils.js';
  * import { XOF256 } from '@noble/post-quantum/_crystals.js';
  * const reader = XOF256(randomBytes(32));
  * const block = reader.get(0, 0)();

@@ -497,7 +497,7 @@ export class PrimeEdwardsPoint {
  * Initializes EdDSA signatures over given Edwards curve.
  *
  * ```ts
- * import { eddsa } from '@noble/curves/abstract/edwards.js';
+ * import { eddsa } from './edwards.js';
  * import { jubjub } from '@noble/curves/misc.js';
  * import { sha512 } from '@noble/hashes/sha2.js';
  * const sigs = eddsa(jubjub.Point, sha512);

@@ -5,7 +5,7 @@
  * {@link https://frost.zfnd.org | frost.zfnd.org}.
  * @module
  */
-import { utf8ToBytes } from '@noble/hashes/utils.js';
+import { utf8ToBytes } from '../../hashes/utils.js';
 import { aarray, abytes, asafenumber, astring, bytesToHex, bytesToNumberBE, bytesToNumberLE, concatBytes, copyBytes, equalBytes, hexToBytes, randomBytes, validateObject, } from "../utils.js";
 import { mulAddUnsafe, validatePointCons } from "./curve.js";
 import { poly } from "./fft.js";
