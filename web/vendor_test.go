@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -66,6 +67,10 @@ func TestVendored(t *testing.T) {
 		}
 		if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != f.SHA256 {
 			t.Errorf("%s differs from lock.json (sha256 %x, want %s)", f.File, sum, f.SHA256)
+		}
+		// What the binary serves, not only what the tree holds.
+		if served, err := fs.ReadFile(static, "vendor/"+f.File); err != nil || !bytes.Equal(served, data) {
+			t.Errorf("%s is not embedded as it is on disk: %v", f.File, err)
 		}
 	}
 	err = filepath.WalkDir("static/vendor", func(path string, d fs.DirEntry, err error) error {

@@ -43,7 +43,7 @@ export class Api {
   devices() { return this.call('GET', '/v1/devices'); }
   conversations(cursor = '') { return this.call('GET', `/v1/conversations?limit=200&cursor=${encodeURIComponent(cursor)}`); }
   conversation(id) { return this.call('GET', `/v1/conversations/${encodeURIComponent(id)}`); }
-  createDirect(userID) { return this.call('POST', '/v1/conversations', { kind: 'direct', user_id: userID }); }
+  createDirect(userID, encrypted = false) { return this.call('POST', '/v1/conversations', { kind: 'direct', user_id: userID, ...(encrypted ? { encrypted: true } : {}) }); }
   createGroup(name, members) { return this.call('POST', '/v1/conversations', { kind: 'group', name, members }); }
   blobInfo(id) { return this.call('GET', `/v1/media/${encodeURIComponent(id)}/info`); }
 

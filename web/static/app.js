@@ -6,6 +6,7 @@ import { Store, stateFor } from './store.js';
 import { Client } from './client.js';
 import { Api } from './api.js';
 import { dataURL } from './blurhash.js';
+import { mediaURL } from './e2e/page.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -88,7 +89,7 @@ function bindForms() {
     const id = $('direct-user').value.trim();
     const name = $('direct-name').value.trim();
     if (name) await saveContact(id, name);
-    const conv = await client.createDirect(id);
+    const conv = await client.createDirect(id, { encrypted: $('direct-encrypted').checked });
     e.target.reset();
     location.hash = conv;
   }));
@@ -213,7 +214,9 @@ function renderMessage(m, members, c) {
   li.dataset.state = state;
   li.dataset.localId = m.local_id;
   if (!own && c.kind === 'group') li.append(el('div', { className: 'sender', textContent: who(m.sender_id) }));
-  for (const id of m.attachments || []) li.append(attachment(id));
+  if (m.media?.length) for (const ref of m.media) li.append(encryptedAttachment(ref));
+  else for (const id of m.attachments || []) li.append(attachment(id));
+  if (m.locked) li.append(el('div', { className: 'text locked', textContent: '🔒 waiting for this message\'s key' }));
   if (own && (m.attachments || []).length === 0) for (const id of m.uploads || []) li.append(localAttachment(id));
   if (m.text) li.append(el('div', { className: 'text', textContent: m.text }));
   const meta = el('div', { className: 'meta' }, el('time', { textContent: fmtTime(m.ts || m.local_ts) }));
@@ -258,8 +261,10 @@ function localAttachment(uploadID) {
   const box = el('div', { className: 'media pending' });
   store.upload(uploadID).then((u) => {
     if (!u) return;
-    if (u.type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(u.file), alt: u.name }));
-    else box.append(el('div', { className: 'file', textContent: `📄 ${u.name}` }));
+    // An encrypted upload's row keeps the picked file as original (e2e/page.js).
+    const file = u.original || u.file, type = u.e2e?.content_type || u.type, name = u.e2e?.filename || u.name;
+    if (type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(file), alt: name }));
+    else box.append(el('div', { className: 'file', textContent: `📄 ${name}` }));
   });
   mediaCache.set(key, box);
   return box;
@@ -315,6 +320,42 @@ async function fillAttachment(box, id, tries) {
     link.remove();
   };
   box.replaceChildren(a);
+}
+
+// encryptedAttachment shows a file of an encrypted message: its thumbnail
+// (a second encrypted blob) decrypted here, a click for the whole picture;
+// other files are a link that decrypts and downloads with the file's name.
+function encryptedAttachment(ref) {
+  if (mediaCache.has(ref.blob_id)) return mediaCache.get(ref.blob_id);
+  const box = el('div', { className: 'media e2e' });
+  box.dataset.blobId = ref.blob_id;
+  mediaCache.set(ref.blob_id, box);
+  if (ref.thumbnail) {
+    const img = el('img', { alt: ref.filename || 'photo', className: 'placeholder' });
+    box.append(img);
+    mediaURL(client.api, ref.thumbnail).then((url) => {
+      img.src = url;
+      img.className = 'thumb';
+      box.dataset.thumb = 'loaded';
+    }).catch((e) => console.warn('courier: encrypted thumbnail', ref.blob_id, e));
+    box.onclick = async () => {
+      $('viewer-body').replaceChildren(el('p', { className: 'hint', textContent: 'loading…' }));
+      $('viewer').hidden = false;
+      $('viewer-body').replaceChildren(el('img', { src: await mediaURL(client.api, ref), alt: ref.filename || 'photo' }));
+    };
+    box.tabIndex = 0;
+    return box;
+  }
+  const a = el('a', { href: '#', className: 'file', textContent: `📄 ${ref.filename || 'file'} (${fmtSize(ref.size)})` });
+  a.onclick = async (e) => {
+    e.preventDefault();
+    const link = el('a', { href: await mediaURL(client.api, ref), download: ref.filename || 'file' });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  };
+  box.append(a);
+  return box;
 }
 
 async function openViewer(b) {
