@@ -49,7 +49,19 @@ func TestBrowser_E2E(t *testing.T) {
 	photo, photoBytes := jpegFile(t, 1200, 800)
 	env = append(env, "COURIER_URL="+cluster.URL(), "COURIER_PHOTO="+photo, "ALICE_ID="+alice.Acct.UserID)
 
+	var bobID string
+	safety := false
 	out, err := scenario(t, env, "browser.mjs", func(line string) {
+		if id, ok := strings.CutPrefix(line, "BOB "); ok {
+			bobID = id
+		}
+		if n, ok := strings.CutPrefix(line, "SAFETY "); ok {
+			want, err := alice.SafetyNumber(ctx, bobID)
+			if err != nil || n != want {
+				t.Errorf("the page's safety number %q, the Go client's %q (%v)", n, want, err)
+			}
+			safety = true
+		}
 		conv, ok := strings.CutPrefix(line, "CONV ")
 		if !ok {
 			return
@@ -77,6 +89,9 @@ func TestBrowser_E2E(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatalf("browser.mjs: %v\n--- node and browser log:\n%s\n--- courier log:\n%s", err, out, cluster.Nodes[0].Logs())
+	}
+	if !safety {
+		t.Error("the page showed no safety number")
 	}
 }
 

@@ -95,7 +95,7 @@ function bindForms() {
   }));
   $('group-form').addEventListener('submit', (e) => act(e, async () => {
     const ids = $('group-members').value.split(/[\s,]+/).filter(Boolean);
-    const conv = await client.createGroup($('group-name').value.trim(), ids);
+    const conv = await client.createGroup($('group-name').value.trim(), ids, { encrypted: $('group-encrypted').checked });
     e.target.reset();
     location.hash = conv;
   }));
@@ -118,6 +118,20 @@ function bindForms() {
     location.reload();
   });
   $('viewer-close').addEventListener('click', closeViewer);
+  // The safety number of an encrypted direct conversation, to compare with
+  // the contact's in person (the Go client's SafetyNumber gives the same).
+  $('conv-verify').addEventListener('click', async () => {
+    const c = await store.conversation(current);
+    const other = (c?.member_ids || []).find((id) => id !== account.user_id);
+    if (!other) return;
+    $('viewer-body').replaceChildren(el('p', { className: 'hint', textContent: 'computing…' }));
+    $('viewer').hidden = false;
+    const n = await client.e2e.safetyNumber(other);
+    $('viewer-body').replaceChildren(el('div', { className: 'safety' },
+      el('h3', { textContent: `Safety number with ${who(other)}` }),
+      el('code', { id: 'safety-number', textContent: n.match(/.{20}/g).map((l) => l.match(/.{5}/g).join(' ')).join('\n') }),
+      el('p', { className: 'hint', textContent: 'The same 60 digits on both devices mean nobody sits between you.' })));
+  });
   $('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
 }
 
@@ -186,6 +200,8 @@ async function renderConversation() {
   $('conv-view').hidden = !c;
   if (!c) return;
   $('conv-title').textContent = title(c);
+  $('conv-e2e').hidden = !c.encrypted;
+  $('conv-verify').hidden = !(c.encrypted && c.kind === 'direct' && client.e2e);
   $('conv-view').dataset.convId = c.id;
   const members = await store.members(c.id);
   const other = c.kind === 'direct' ? (c.member_ids || []).find((id) => id !== account.user_id) : null;
@@ -216,7 +232,7 @@ function renderMessage(m, members, c) {
   if (!own && c.kind === 'group') li.append(el('div', { className: 'sender', textContent: who(m.sender_id) }));
   if (m.media?.length) for (const ref of m.media) li.append(encryptedAttachment(ref));
   else for (const id of m.attachments || []) li.append(attachment(id));
-  if (m.locked) li.append(el('div', { className: 'text locked', textContent: '🔒 waiting for this message\'s key' }));
+  if (m.locked) li.append(el('div', { className: 'text locked', textContent: 'Encrypted: waiting for this message\'s key' }));
   if (own && (m.attachments || []).length === 0) for (const id of m.uploads || []) li.append(localAttachment(id));
   if (m.text) li.append(el('div', { className: 'text', textContent: m.text }));
   const meta = el('div', { className: 'meta' }, el('time', { textContent: fmtTime(m.ts || m.local_ts) }));

@@ -364,8 +364,8 @@ export class Client extends EventTarget {
     return c.conversation_id;
   }
 
-  async createGroup(name, members) {
-    const c = await this.api.createGroup(name, members);
+  async createGroup(name, members, { encrypted = false } = {}) {
+    const c = await this.api.createGroup(name, members, encrypted);
     await this.store.upsertConversation(c, c.members || []);
     this.emit('change', { conversation_id: c.conversation_id });
     return c.conversation_id;

@@ -76,7 +76,7 @@ export class PageE2E {
 
   async encrypted(convID) {
     let c = await this.client.store.conversation(convID);
-    if (!c || c.encrypted === undefined) {
+    if (!c || !c.fetched) { // a conversation first heard of: its details say whether it is encrypted
       await this.client.fetchConversation(convID);
       c = await this.client.store.conversation(convID);
     }

@@ -3,8 +3,9 @@
 // page creates the conversation, sends a text and a photo, and shows
 // Alice's encrypted reply with its photo decrypted in the page.
 //
-// Lines for the Go test on stdout: "CONV <id>" once the browser's photo
-// is sent. Env: COURIER_URL, COURIER_PHOTO, ALICE_ID.
+// Lines for the Go test on stdout: "BOB <user ID>", "CONV <id>" once the
+// browser's photo is sent, "SAFETY <60 digits>" as the page shows it.
+// Env: COURIER_URL, COURIER_PHOTO, ALICE_ID.
 import { run, signUp, shot, log, check } from '../lib.mjs';
 
 const ALICE = process.env.ALICE_ID;
@@ -12,7 +13,7 @@ const PHOTO = process.env.COURIER_PHOTO;
 
 await run(async (launch) => {
   const bob = await launch('bob');
-  await signUp(bob, 'bob');
+  console.log(`BOB ${await signUp(bob, 'bob')}`);
   const p = bob.page;
 
   await p.click('#new-chat summary');
@@ -54,4 +55,12 @@ await run(async (launch) => {
   const full = await p.$eval('#viewer-body img', (img) => [img.naturalWidth, img.naturalHeight]);
   check(full[0] === 1200 && full[1] === 800, `the reply's photo is ${full}, want 1200x800`);
   await shot(bob, 'e2e-photo.png');
+  await p.click('#viewer-close');
+
+  // The safety number, for the Go test to compare with the Go client's.
+  check(await p.isVisible('#conv-e2e'), 'the conversation is marked encrypted');
+  await p.click('#conv-verify');
+  const n = (await (await p.waitForSelector('#safety-number', { timeout: 60_000 })).textContent()).replace(/\s/g, '');
+  console.log(`SAFETY ${n}`);
+  await shot(bob, 'e2e-safety.png');
 });
