@@ -199,6 +199,29 @@ func TestE2EPeer_GoClient(t *testing.T) {
 		})
 	}
 
+	// An encrypted group of the three users: the web device's first send
+	// learns four devices from one 409; a Go member's message opens on it.
+	carol := clienttest.OpenWith(t, register(t, srv.URL(), "carol"), t.TempDir(), func(c *client.Config) { c.Encryption = true })
+	carol.Start()
+	carol.WaitOnline()
+	group, err := alice.Create(ctx, courier.NewConversation{Kind: courier.ConversationGroup, Name: "trip", Members: []string{bob.UserID, carol.Acct.UserID}, Encrypted: true})
+	if err != nil || !group.Encrypted {
+		t.Fatalf("%+v %v", group, err)
+	}
+	p.do(map[string]any{"cmd": "send", "conversation_id": group.ID, "text": "hello group"}, &sent)
+	if sent.Tries != 2 {
+		t.Errorf("the first group send took %d tries, want 2", sent.Tries)
+	}
+	for _, d := range []*clienttest.Device{alice, alice2, carol} {
+		d.WaitMessages(group.ID, "the web device's group message", func(ms []client.Message) bool {
+			return len(ms) == 1 && !ms[0].Locked && string(ms[0].Body) == "hello group"
+		})
+	}
+	if _, err := carol.Send(ctx, group.ID, []byte("hi from carol")); err != nil {
+		t.Fatal(err)
+	}
+	p.waitText(group.ID, "hi from carol")
+
 	var sn struct{ Number string }
 	p.do(map[string]any{"cmd": "safety", "user_id": alice.Acct.UserID}, &sn)
 	want, err := alice.SafetyNumber(ctx, bob.UserID)
