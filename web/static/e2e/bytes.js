@@ -69,7 +69,9 @@ export function compare(a, b) {
 }
 
 export function randomBytes(n) {
-  return crypto.getRandomValues(new Uint8Array(n));
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, Math.min(n, i + 65536))); // WebCrypto's limit per call
+  return out;
 }
 
 export function toHex(b) {
