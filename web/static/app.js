@@ -20,7 +20,7 @@ const mediaCache = new Map(); // blob ID → element, kept across renders
 const progress = new Map(); // upload ID → {sent, size, name}
 const presence = new Map(); // user ID → {online, last_seen}
 
-const MARKS = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
+const MARKS = { pending: '○', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 async function main() {
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('courier: service worker', e));
@@ -90,12 +90,14 @@ function bindForms() {
     if (name) await saveContact(id, name);
     const conv = await client.createDirect(id);
     e.target.reset();
+    $('new-chat').open = false;
     location.hash = conv;
   }));
   $('group-form').addEventListener('submit', (e) => act(e, async () => {
     const ids = $('group-members').value.split(/[\s,]+/).filter(Boolean);
     const conv = await client.createGroup($('group-name').value.trim(), ids);
     e.target.reset();
+    $('new-chat').open = false;
     location.hash = conv;
   }));
   $('composer').addEventListener('submit', async (e) => {
@@ -259,7 +261,7 @@ function localAttachment(uploadID) {
   store.upload(uploadID).then((u) => {
     if (!u) return;
     if (u.type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(u.file), alt: u.name }));
-    else box.append(el('div', { className: 'file', textContent: `📄 ${u.name}` }));
+    else box.append(el('div', { className: 'file', textContent: u.name }));
   });
   mediaCache.set(key, box);
   return box;
@@ -305,7 +307,7 @@ async function fillAttachment(box, id, tries) {
     box.tabIndex = 0;
     return;
   }
-  const a = el('a', { href: '#', className: 'file', textContent: `📄 ${b.filename || 'file'} (${fmtSize(b.size)})` });
+  const a = el('a', { href: '#', className: 'file', textContent: `${b.filename || 'file'} (${fmtSize(b.size)})` });
   a.onclick = async (e) => {
     e.preventDefault();
     const blob = await client.api.media(id);

@@ -223,6 +223,7 @@ export class Client extends EventTarget {
       if (!u) continue;
       if (u.blob_id) { ids.push(u.blob_id); continue; }
       const blobID = await upload(this.me.token, u, {
+        chunk: Number(localStorage.getItem('courier-upload-chunk')) || undefined,
         save: (x) => this.store.saveUpload(x),
         onProgress: (sent, size) => {
           const detail = { upload_id: u.id, local_id: m.local_id, conversation_id: m.conversation_id, sent, size };

@@ -384,5 +384,5 @@ export function encodeBody(text) {
 
 function previewText(text, files) {
   if (text) return text.slice(0, 80);
-  return files ? (files > 1 ? `📎 ${files} files` : '📎 attachment') : '';
+  return files ? (files > 1 ? `${files} files` : 'Photo or file') : '';
 }

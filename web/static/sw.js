@@ -4,7 +4,15 @@
 // is never touched: the API and its data live in IndexedDB, not here.
 const CACHE = 'courier-web-v1';
 
-self.addEventListener('install', (e) => { self.skipWaiting(); });
+// The shell, cached at install: the page that registered the worker
+// fetched these before the worker could see them.
+const SHELL = ['/', '/app.js', '/api.js', '/client.js', '/socket.js', '/store.js', '/tus.js',
+  '/blurhash.js', '/style.css', '/icon.svg', '/icon-attach.svg', '/icon-file.svg'];
+
+self.addEventListener('install', (e) => {
+  self.skipWaiting();
+  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)));
+});
 self.addEventListener('activate', (e) => { e.waitUntil(self.clients.claim()); });
 
 self.addEventListener('fetch', (e) => {
