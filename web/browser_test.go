@@ -79,6 +79,11 @@ func TestBrowser(t *testing.T) {
 			cmd.Stdout, cmd.Stderr = &out, &out
 			start := time.Now()
 			err := cmd.Run()
+			// The log is an artifact too: each step is timestamped.
+			logPath := filepath.Join(artifacts, name+".log")
+			if werr := os.WriteFile(logPath, out.Bytes(), 0o644); werr != nil {
+				t.Log(werr)
+			}
 			for _, line := range strings.Split(out.String(), "\n") {
 				if strings.Contains(line, "screenshot ") {
 					t.Log(strings.TrimSpace(line))
@@ -88,7 +93,7 @@ func TestBrowser(t *testing.T) {
 				t.Fatalf("%s.mjs: %v after %s\n--- node and browser log:\n%s\n--- courier log:\n%s",
 					name, err, time.Since(start).Round(time.Millisecond), out.String(), cluster.Nodes[0].Logs())
 			}
-			t.Logf("%s.mjs passed in %s", name, time.Since(start).Round(time.Millisecond))
+			t.Logf("%s.mjs passed in %s (log: %s)", name, time.Since(start).Round(time.Millisecond), logPath)
 		})
 	}
 	if *updateScreenshot {

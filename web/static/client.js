@@ -14,7 +14,7 @@
 
 import { Api, ApiError } from './api.js';
 import { Socket, FrameError } from './socket.js';
-import { encodeBody } from './store.js';
+import { encodeBody, decodeBody } from './store.js';
 import { upload } from './tus.js';
 
 // Errors a resend would meet again: the message fails and holds its
@@ -144,7 +144,7 @@ export class Client extends EventTarget {
   }
 
   async onMessage(d) {
-    const r = await this.store.storeMessage(this.me, d);
+    const r = await this.store.storeMessage(this.me, d, await this.openBody(d));
     if (!r.known) await this.fetchConversation(d.conversation_id);
     if (r.kind === 'own') this.sending.delete(d.conversation_id);
     if (r.kind === 'new' && d.sender_id !== this.me.user_id) {
@@ -195,9 +195,7 @@ export class Client extends EventTarget {
     if (!m || m.state === 'failed') return;
     try {
       const blobIDs = await this.uploadAll(m);
-      const res = await this.socket.request('send', {
-        conversation_id: conv, client_id: m.client_id, body: encodeBody(m.text || ''), attachments: blobIDs,
-      });
+      const res = await this.socket.request('send', await this.sendFrame(m, blobIDs));
       await this.store.markSent(localID, res.seq, res.ts);
       this.emit('change', { conversation_id: conv });
       setTimeout(() => this.drain(), 0);
@@ -213,6 +211,19 @@ export class Client extends EventTarget {
       const wait = code === 'rate_limited' ? (e.retryAfterMs || 1000) : (code === 'closed' ? 0 : 2000);
       if (code !== 'closed') setTimeout(() => this.drain(), wait);
     }
+  }
+
+  // sendFrame builds the data of a `send` frame. It is the seam where an
+  // encrypted conversation seals the body (and names its recipient
+  // devices); plain conversations carry the UTF-8 text as the body.
+  async sendFrame(m, blobIDs) {
+    return { conversation_id: m.conversation_id, client_id: m.client_id, body: encodeBody(m.text || ''), attachments: blobIDs };
+  }
+
+  // openBody turns a `message` frame's body into the text the store
+  // keeps: the seam where an encrypted conversation opens the envelope.
+  async openBody(d) {
+    return decodeBody(d.body);
   }
 
   async uploadAll(m) {
