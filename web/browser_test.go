@@ -69,28 +69,38 @@ func TestBrowser(t *testing.T) {
 	photo := writePhoto(t)
 	env = append(env, "COURIER_URL="+cluster.URL(), "COURIER_PHOTO="+photo)
 
-	for _, name := range []string{"chat", "offline", "upload"} {
-		t.Run(name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
-			cmd.Env = env
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			start := time.Now()
-			err := cmd.Run()
-			for _, line := range strings.Split(out.String(), "\n") {
-				if strings.Contains(line, "screenshot ") {
-					t.Log(strings.TrimSpace(line))
+	t.Run("scenarios", func(t *testing.T) {
+		for _, name := range []string{"chat", "offline", "upload"} {
+			t.Run(name, func(t *testing.T) {
+				// Side by side: the scenarios mostly wait (on the network,
+				// the worker, typing timers), and use their own users.
+				t.Parallel()
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
+				cmd.Env = env
+				var out bytes.Buffer
+				cmd.Stdout, cmd.Stderr = &out, &out
+				start := time.Now()
+				err := cmd.Run()
+				// The log is an artifact too: each step is timestamped.
+				logPath := filepath.Join(artifacts, name+".log")
+				if werr := os.WriteFile(logPath, out.Bytes(), 0o644); werr != nil {
+					t.Log(werr)
 				}
-			}
-			if err != nil {
-				t.Fatalf("%s.mjs: %v after %s\n--- node and browser log:\n%s\n--- courier log:\n%s",
-					name, err, time.Since(start).Round(time.Millisecond), out.String(), cluster.Nodes[0].Logs())
-			}
-			t.Logf("%s.mjs passed in %s", name, time.Since(start).Round(time.Millisecond))
-		})
-	}
+				for _, line := range strings.Split(out.String(), "\n") {
+					if strings.Contains(line, "screenshot ") {
+						t.Log(strings.TrimSpace(line))
+					}
+				}
+				if err != nil {
+					t.Fatalf("%s.mjs: %v after %s\n--- node and browser log:\n%s\n--- courier log:\n%s",
+						name, err, time.Since(start).Round(time.Millisecond), out.String(), cluster.Nodes[0].Logs())
+				}
+				t.Logf("%s.mjs passed in %s (log: %s)", name, time.Since(start).Round(time.Millisecond), logPath)
+			})
+		}
+	})
 	if *updateScreenshot {
 		b, err := os.ReadFile(filepath.Join(artifacts, "readme.png"))
 		if err != nil {

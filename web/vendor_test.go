@@ -87,3 +87,24 @@ func TestVendored(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestServiceWorkerShell checks that sw.js caches every module of
+// static/e2e the page loads (all but index.js and the tests): a page
+// reloaded offline imports them from that cache, and one missing breaks
+// the whole page, not only encryption.
+func TestServiceWorkerShell(t *testing.T) {
+	sw, err := os.ReadFile("static/sw.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods, err := filepath.Glob("static/e2e/*.js")
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("no modules in static/e2e: %v", err)
+	}
+	for _, m := range mods {
+		name := strings.TrimSuffix(filepath.Base(m), ".js")
+		if name != "index" && !bytes.Contains(sw, []byte("'"+name+"'")) {
+			t.Errorf("sw.js does not cache /e2e/%s.js", name)
+		}
+	}
+}

@@ -21,7 +21,7 @@ const mediaCache = new Map(); // blob ID → element, kept across renders
 const progress = new Map(); // upload ID → {sent, size, name}
 const presence = new Map(); // user ID → {online, last_seen}
 
-const MARKS = { pending: '🕓', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '⚠' };
+const MARKS = { pending: '○', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
 async function main() {
   if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js').catch((e) => console.warn('courier: service worker', e));
@@ -91,12 +91,14 @@ function bindForms() {
     if (name) await saveContact(id, name);
     const conv = await client.createDirect(id, { encrypted: $('direct-encrypted').checked });
     e.target.reset();
+    $('new-chat').open = false;
     location.hash = conv;
   }));
   $('group-form').addEventListener('submit', (e) => act(e, async () => {
     const ids = $('group-members').value.split(/[\s,]+/).filter(Boolean);
     const conv = await client.createGroup($('group-name').value.trim(), ids, { encrypted: $('group-encrypted').checked });
     e.target.reset();
+    $('new-chat').open = false;
     location.hash = conv;
   }));
   $('composer').addEventListener('submit', async (e) => {
@@ -280,7 +282,7 @@ function localAttachment(uploadID) {
     // An encrypted upload's row keeps the picked file as original (e2e/page.js).
     const file = u.original || u.file, type = u.e2e?.content_type || u.type, name = u.e2e?.filename || u.name;
     if (type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(file), alt: name }));
-    else box.append(el('div', { className: 'file', textContent: `📄 ${name}` }));
+    else box.append(el('div', { className: 'file', textContent: name }));
   });
   mediaCache.set(key, box);
   return box;
@@ -326,7 +328,7 @@ async function fillAttachment(box, id, tries) {
     box.tabIndex = 0;
     return;
   }
-  const a = el('a', { href: '#', className: 'file', textContent: `📄 ${b.filename || 'file'} (${fmtSize(b.size)})` });
+  const a = el('a', { href: '#', className: 'file', textContent: `${b.filename || 'file'} (${fmtSize(b.size)})` });
   a.onclick = async (e) => {
     e.preventDefault();
     const blob = await client.api.media(id);
@@ -362,7 +364,7 @@ function encryptedAttachment(ref) {
     box.tabIndex = 0;
     return box;
   }
-  const a = el('a', { href: '#', className: 'file', textContent: `📄 ${ref.filename || 'file'} (${fmtSize(ref.size)})` });
+  const a = el('a', { href: '#', className: 'file', textContent: `${ref.filename || 'file'} (${fmtSize(ref.size)})` });
   a.onclick = async (e) => {
     e.preventDefault();
     const link = el('a', { href: await mediaURL(client.api, ref), download: ref.filename || 'file' });

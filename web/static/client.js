@@ -14,7 +14,7 @@
 
 import { Api, ApiError } from './api.js';
 import { Socket, FrameError } from './socket.js';
-import { encodeBody } from './store.js';
+import { encodeBody, decodeBody } from './store.js';
 import { upload } from './tus.js';
 import { PageE2E } from './e2e/page.js';
 
@@ -150,7 +150,7 @@ export class Client extends EventTarget {
 
   async onMessage(d) {
     if (this.e2e) d = await this.e2e.incoming(d);
-    const r = await this.store.storeMessage(this.me, d);
+    const r = await this.store.storeMessage(this.me, d, await this.openBody(d));
     if (!r.known) await this.fetchConversation(d.conversation_id);
     if (r.kind === 'own') this.sending.delete(d.conversation_id);
     if (r.kind === 'new' && d.sender_id !== this.me.user_id) {
@@ -203,7 +203,7 @@ export class Client extends EventTarget {
       const encrypted = this.e2e && (await this.e2e.encrypted(conv));
       const rows = encrypted ? await this.e2e.prepareUploads(m) : null;
       const blobIDs = await this.uploadAll(m, rows);
-      const frame = { conversation_id: conv, client_id: m.client_id, body: encodeBody(m.text || ''), attachments: blobIDs };
+      const frame = await this.sendFrame(m, blobIDs);
       const res = encrypted
         ? await this.e2e.send(conv, m, rows, (body, devices) => this.socket.request('send', { ...frame, body, devices }))
         : await this.socket.request('send', frame);
@@ -224,6 +224,19 @@ export class Client extends EventTarget {
     }
   }
 
+  // sendFrame builds the data of a `send` frame. It is the seam where an
+  // encrypted conversation seals the body (and names its recipient
+  // devices); plain conversations carry the UTF-8 text as the body.
+  async sendFrame(m, blobIDs) {
+    return { conversation_id: m.conversation_id, client_id: m.client_id, body: encodeBody(m.text || ''), attachments: blobIDs };
+  }
+
+  // openBody turns a `message` frame's body into the text the store
+  // keeps: the seam where an encrypted conversation opens the envelope.
+  async openBody(d) {
+    return decodeBody(d.body);
+  }
+
   // uploadAll uploads a message's files; rows, for an encrypted
   // conversation, are its encrypted upload rows, each maybe with a
   // thumbnail row (e2e/page.js), whose blobs are attachments too.
@@ -236,6 +249,7 @@ export class Client extends EventTarget {
       if (!u) continue;
       if (u.blob_id) { ids.push(u.blob_id); continue; }
       const blobID = await upload(this.me.token, u, {
+        chunk: Number(localStorage.getItem('courier-upload-chunk')) || undefined,
         // A thumbnail's row lives inside its file's row: saving the file's saves both.
         save: (x) => this.store.saveUpload(rows?.find((r) => r.thumb === x) ?? x),
         onProgress: (sent, size) => {

@@ -255,12 +255,13 @@ export class Store {
     });
   }
 
-  // storeMessage applies a message the server sent (live or in a sync),
+  // storeMessage applies a message the server sent (live or in a sync)
+  // with its body already opened as text,
   // deduplicated by (conversation, seq). An own message written here is
   // matched with its pending row by (sender, client ID). It answers what
   // happened: 'dup', 'own' (a pending row became sent) or 'new', and
   // whether the cursor now leaves a gap below this seq.
-  storeMessage(me, f) {
+  storeMessage(me, f, text) {
     return this.tx(['messages', 'outbox', 'uploads', 'conversations'], 'readwrite', async (s) => {
       const c = await req(s.conversations.get(f.conversation_id));
       const existing = await req(s.messages.index('conv_seq').getKey([f.conversation_id, f.seq]));
@@ -269,7 +270,6 @@ export class Store {
         result.kind = 'dup';
       } else {
         const ownKey = await req(s.messages.index('sender_client').getKey([f.sender_id, f.client_id]));
-        const text = decodeBody(f.body);
         let m;
         if (ownKey != null) {
           m = await req(s.messages.get(ownKey));
@@ -387,5 +387,5 @@ export function encodeBody(text) {
 
 function previewText(text, files) {
   if (text) return text.slice(0, 80);
-  return files ? (files > 1 ? `📎 ${files} files` : '📎 attachment') : '';
+  return files ? (files > 1 ? `${files} files` : 'Photo or file') : '';
 }

@@ -4,8 +4,6 @@
 // collected for the Go test to print when a scenario fails, screenshots
 // into COURIER_ARTIFACTS, and the UI steps users take.
 import { createRequire } from 'node:module';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const require = createRequire(join(process.env.COURIER_NODE_MODULES, 'x.js'));
@@ -21,20 +19,23 @@ export function check(cond, msg) {
   if (!cond) throw new Error(`check failed: ${msg}`);
 }
 
-// launch starts Chromium with its own empty profile: persistent (so
-// IndexedDB and the service worker survive a reload as they do for a
-// user), never shared with another scenario.
-export async function launch(name) {
-  const dir = mkdtempSync(join(tmpdir(), `courier-web-${name}-`));
-  const context = await chromium.launchPersistentContext(dir, {
+// launchBrowser starts Chromium once per scenario (Playwright gives it a
+// fresh temporary profile); each user of the scenario is a context of it,
+// with its own storage: IndexedDB and the service worker survive a reload
+// within the context, as they do for a user, and nothing is shared.
+export async function launchBrowser() {
+  return chromium.launch({
     executablePath: process.env.COURIER_CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1000, height: 680 },
   });
+}
+
+export async function newUser(browser, name) {
+  const context = await browser.newContext({ viewport: { width: 1000, height: 680 } });
   context.setDefaultTimeout(TIMEOUT);
-  const page = context.pages()[0] || await context.newPage();
+  const page = await context.newPage();
   page.on('console', (m) => log(`${name} console.${m.type()}:`, m.text()));
   page.on('pageerror', (e) => log(`${name} pageerror:`, e.message));
   page.on('requestfailed', (r) => log(`${name} requestfailed:`, r.method(), r.url().replace(/token=[^&]+/, 'token=…'), r.failure()?.errorText));
@@ -53,7 +54,10 @@ export async function shot(b, file) {
 export async function signUp(b, name) {
   await b.page.goto(BASE + '/');
   await b.page.fill('#signup-name', name);
+  log(b.name, 'page loaded');
   await b.page.click('#signup-form button');
+  await b.page.waitForSelector('#app:not([hidden])');
+  log(b.name, 'account made');
   await b.page.waitForSelector('#conn[data-state="online"]');
   const id = (await b.page.textContent('#me-id')).trim();
   log(b.name, 'signed up as', name, id);
@@ -97,17 +101,21 @@ export async function waitTexts(b, want) {
   });
 }
 
-// run runs a scenario and exits non-zero with the error when it throws.
+// run runs a scenario and exits non-zero with the error when it throws;
+// it screenshots every user's page then.
 export async function run(fn) {
-  const browsers = [];
+  const users = [];
+  let browser;
   try {
-    await fn(async (name) => { const b = await launch(name); browsers.push(b); return b; });
+    browser = await launchBrowser();
+    log('chromium', browser.version());
+    await fn(async (name) => { const u = await newUser(browser, name); users.push(u); return u; });
     log('PASS');
   } catch (e) {
     log('FAIL', e.stack || e);
-    for (const b of browsers) await shot(b, `FAILED-${b.name}.png`).catch(() => {});
+    for (const u of users) await shot(u, `FAILED-${u.name}.png`).catch(() => {});
     process.exitCode = 1;
   } finally {
-    for (const b of browsers) await b.context.close().catch(() => {});
+    await browser?.close().catch(() => {});
   }
 }
