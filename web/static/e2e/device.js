@@ -340,13 +340,11 @@ export class E2EDevice {
         return { failed: true }; // a replay, or a message this chain never sent
       }
       await this.store.put(name, r.state());
-      let c;
       try {
-        c = JSON.parse(text(pt));
+        return parseContent(pt);
       } catch {
-        return { failed: true };
+        return { failed: true }; // from a device that is not a Courier client, or a broken one
       }
-      return { text: c.text ? text(fromBase64(c.text)) : '', media: (c.media ?? []).map(mediaFromJSON) };
     });
   }
 }
@@ -362,6 +360,21 @@ function mediaToJSON(m) {
   if (m.content_type) out.content_type = m.content_type;
   if (m.thumbnail) out.thumbnail = mediaToJSON(m.thumbnail);
   return out;
+}
+
+// parseContent reads a message content (docs/e2e.md, "Message content") as
+// Go's encoding/json would: an object, text base64, media a list of
+// objects with base64 key and digest; it throws on anything else.
+function parseContent(pt) {
+  const c = JSON.parse(text(pt));
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new TypeError('content is not an object');
+  if (c.text != null && typeof c.text !== 'string') throw new TypeError('text is not base64');
+  if (c.media != null && !Array.isArray(c.media)) throw new TypeError('media is not a list');
+  const media = (c.media ?? []).map((m) => {
+    if (typeof m !== 'object' || m === null || typeof m.key !== 'string' || typeof m.digest !== 'string') throw new TypeError('bad media');
+    return mediaFromJSON(m);
+  });
+  return { text: c.text ? text(fromBase64(c.text)) : '', media };
 }
 
 function mediaFromJSON(m) {

@@ -34,7 +34,13 @@ export async function sealSenderKey(identity, conversationID, senderDeviceID, re
 /** The prekey a sealed sender key was sealed to: {kem (name), keyID}. */
 export function sealedPrekey(sealed) {
   if (sealed.length < HEADER || sealed[0] !== VERSION || sealed[1] !== TYPE_SENDER_KEY) throw new FormatError('not a sealed sender key');
-  return { kem: kem(readU16(sealed, 2)).name, keyID: readU32(sealed, 4) };
+  let k;
+  try {
+    k = kem(readU16(sealed, 2));
+  } catch {
+    throw new FormatError('sealed to an unknown kem');
+  }
+  return { kem: k.name, keyID: readU32(sealed, 4) };
 }
 
 /**
@@ -66,7 +72,12 @@ export function distribution(conversationID, sealed) {
 /** Splits a mailbox payload into {conversationID, sealed}. */
 export function openDistribution(payload) {
   if (payload.length < 2 || payload[0] !== VERSION || payload[1] !== TYPE_DISTRIBUTION) throw new FormatError('not a distribution');
-  const r = readStr(payload, 2);
+  let r;
+  try {
+    r = readStr(payload, 2);
+  } catch {
+    r = null; // not UTF-8
+  }
   if (!r || r[0] === '') throw new FormatError('bad distribution');
   return { conversationID: r[0], sealed: payload.slice(r[1]) };
 }
