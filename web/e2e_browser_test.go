@@ -37,8 +37,11 @@ func TestBrowser_Vectors(t *testing.T) {
 // Chromium and the Go client, both ways, a photo each way. The browser
 // creates the conversation and sends a text and a photo; the Go client
 // must decrypt both (the photo byte for byte, with the thumbnail the page
-// made); its reply with a photo must show decrypted in the page.
-// Screenshots: .artifacts/web/e2e-conversation.png and e2e-photo.png.
+// made); its reply with a photo must show decrypted in the page. The
+// page's safety number equals the Go client's; once Bob verified it, a
+// new device of Alice's makes the page warn until he verifies again.
+// Screenshots in .artifacts/web/: e2e-conversation.png, e2e-photo.png,
+// e2e-safety.png, e2e-keys-changed.png.
 func TestBrowser_E2E(t *testing.T) {
 	env, _ := browserEnv(t)
 	ctx := context.Background()
@@ -50,17 +53,33 @@ func TestBrowser_E2E(t *testing.T) {
 	env = append(env, "COURIER_URL="+cluster.URL(), "COURIER_PHOTO="+photo, "ALICE_ID="+alice.Acct.UserID)
 
 	var bobID string
-	safety := false
+	safety := 0
 	out, err := scenario(t, env, "browser.mjs", func(line string) {
 		if id, ok := strings.CutPrefix(line, "BOB "); ok {
 			bobID = id
 		}
-		if n, ok := strings.CutPrefix(line, "SAFETY "); ok {
+		n, ok := strings.CutPrefix(line, "SAFETY ")
+		n2, ok2 := strings.CutPrefix(line, "SAFETY2 ")
+		if ok2 {
+			n = n2
+		}
+		if ok || ok2 {
 			want, err := alice.SafetyNumber(ctx, bobID)
 			if err != nil || n != want {
 				t.Errorf("the page's safety number %q, the Go client's %q (%v)", n, want, err)
 			}
-			safety = true
+			safety++
+		}
+		if ok {
+			// Alice's second device: the page must warn that her keys changed.
+			acct, err := client.AddDevice(ctx, alice.Acct, "tablet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			acct.URL = cluster.URL()
+			tablet := clienttest.OpenWith(t, acct, t.TempDir(), func(c *client.Config) { c.Encryption = true })
+			tablet.Start()
+			tablet.WaitOnline()
 		}
 		conv, ok := strings.CutPrefix(line, "CONV ")
 		if !ok {
@@ -90,8 +109,8 @@ func TestBrowser_E2E(t *testing.T) {
 	if err != nil {
 		t.Fatalf("browser.mjs: %v\n--- node and browser log:\n%s\n--- courier log:\n%s", err, out, cluster.Nodes[0].Logs())
 	}
-	if !safety {
-		t.Error("the page showed no safety number")
+	if safety != 2 {
+		t.Errorf("the page showed %d safety numbers, want 2 (before and after Alice's new device)", safety)
 	}
 }
 

@@ -20,6 +20,7 @@ let current = null; // open conversation ID
 const mediaCache = new Map(); // blob ID → element, kept across renders
 const progress = new Map(); // upload ID → {sent, size, name}
 const presence = new Map(); // user ID → {online, last_seen}
+const trust = new Map(); // contact's user ID → 'unverified' | 'verified' | 'changed' (e2e/device.js)
 
 const MARKS = { pending: '○', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
@@ -53,6 +54,7 @@ function start() {
   client.addEventListener('media', (e) => { mediaCache.delete(e.detail.blob_id); rerender(); });
   client.addEventListener('typing', rerender);
   client.addEventListener('presence', (e) => { presence.set(e.detail.user_id, e.detail); rerender(); });
+  client.addEventListener('identity', (e) => { trust.set(e.detail.user_id, e.detail.trust); rerender(); });
   client.addEventListener('progress', (e) => {
     const d = e.detail;
     progress.set(d.upload_id, d);
@@ -129,10 +131,21 @@ function bindForms() {
     $('viewer-body').replaceChildren(el('p', { className: 'hint', textContent: 'computing…' }));
     $('viewer').hidden = false;
     const n = await client.e2e.safetyNumber(other);
+    const note = el('p', { className: 'hint', textContent: 'The same 60 digits on both devices mean nobody sits between you.' });
+    const verify = el('button', { id: 'safety-verify', type: 'button', textContent: 'They match: mark as verified' });
+    verify.onclick = async () => {
+      if (await client.e2e.verify(other, n)) {
+        trust.set(other, 'verified');
+        closeViewer();
+        render();
+      } else {
+        note.textContent = 'Their keys changed again since this number was shown: close and compare the new one.';
+      }
+    };
     $('viewer-body').replaceChildren(el('div', { className: 'safety' },
       el('h3', { textContent: `Safety number with ${who(other)}` }),
       el('code', { id: 'safety-number', textContent: n.match(/.{20}/g).map((l) => l.match(/.{5}/g).join(' ')).join('\n') }),
-      el('p', { className: 'hint', textContent: 'The same 60 digits on both devices mean nobody sits between you.' })));
+      note, verify));
   });
   $('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
 }
@@ -204,6 +217,7 @@ async function renderConversation() {
   $('conv-title').textContent = title(c);
   $('conv-e2e').hidden = !c.encrypted;
   $('conv-verify').hidden = !(c.encrypted && c.kind === 'direct' && client.e2e);
+  renderTrust(c);
   $('conv-view').dataset.convId = c.id;
   const members = await store.members(c.id);
   const other = c.kind === 'direct' ? (c.member_ids || []).find((id) => id !== account.user_id) : null;
@@ -338,6 +352,24 @@ async function fillAttachment(box, id, tries) {
     link.remove();
   };
   box.replaceChildren(a);
+}
+
+// renderTrust says what this device knows of an encrypted direct
+// contact's keys: verified, or changed since first seen (a new device, a
+// reinstall, or a server lying), until the user verifies the safety number.
+function renderTrust(c) {
+  const other = c.kind === 'direct' ? (c.member_ids || []).find((id) => id !== account.user_id) : null;
+  const box = $('conv-trust');
+  box.hidden = true;
+  if (!c.encrypted || !other || !client.e2e) return;
+  if (!trust.has(other)) {
+    trust.set(other, 'unknown');
+    client.e2e.contactTrust(other).then((t) => { trust.set(other, t); render(); }).catch((e) => { trust.delete(other); console.warn('courier: contact keys', e); });
+  }
+  const t = trust.get(other);
+  box.dataset.trust = t;
+  box.textContent = t === 'verified' ? 'verified' : t === 'changed' ? 'keys changed: compare the safety number' : '';
+  box.hidden = !box.textContent;
 }
 
 // encryptedAttachment shows a file of an encrypted message: its thumbnail

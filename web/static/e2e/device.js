@@ -150,41 +150,73 @@ export class E2EDevice {
     return known.userID === userID && toHex(known.identityKey) === toHex(identityKey);
   }
 
-  /** The identity keys of a user's devices (GET /v1/users/{id}/identities), pinned. */
+  /**
+   * The identity keys of a user's devices (GET /v1/users/{id}/identities),
+   * each pinned to its device. A device whose key is not the pinned one is
+   * left out and marks the contact changed. The first set seen of another
+   * user is their contact's keys (trust on first use).
+   */
   async identities(userID) {
-    const r = await this.request('GET', `/v1/users/${encodeURIComponent(userID)}/identities`);
+    let r;
+    try {
+      r = await this.request('GET', `/v1/users/${encodeURIComponent(userID)}/identities`);
+    } catch (e) {
+      if (e?.status !== 404) throw e;
+      r = { devices: [] }; // no device with keys
+    }
     const out = [];
+    let refused = false;
     for (const d of r.devices ?? []) {
       const key = fromBase64(d.identity_key);
-      if (d.user_id === userID && (await this.trustIdentity(userID, d.device_id, key))) out.push({ deviceID: d.device_id, identityKey: key });
+      if (d.user_id !== userID) continue;
+      if (await this.trustIdentity(userID, d.device_id, key)) out.push({ deviceID: d.device_id, identityKey: key });
+      else refused = true;
+    }
+    if (userID !== this.userID) {
+      const c = await this.store.get(`contact:${userID}`);
+      if (!c) await this.store.put(`contact:${userID}`, { keys: out.map((d) => d.identityKey), verified: false, changed: refused });
+      else if ((refused || !sameKeys(c.keys, out.map((d) => d.identityKey))) && !c.changed) {
+        await this.store.put(`contact:${userID}`, { ...c, changed: true });
+        this.emit({ type: 'identity_changed', userID });
+      }
     }
     return out;
   }
 
   /**
-   * Compares a contact's keys with those first seen: true when they changed
-   * (a warning to show until the user verifies the safety number).
+   * What this device knows of a contact's keys: 'unverified' (as first
+   * seen), 'verified' (the user compared the safety number) or 'changed'
+   * (other keys since: warn until the user verifies again). It asks the
+   * directory again, as the Go client does on devices.changed.
    */
-  async checkContact(userID) {
-    const keys = (await this.identities(userID)).map((d) => d.identityKey);
+  async contactTrust(userID) {
+    await this.identities(userID);
     const c = await this.store.get(`contact:${userID}`);
-    if (!c) {
-      await this.store.put(`contact:${userID}`, { keys, verified: false, changed: false });
-      return false;
-    }
-    if (!sameKeys(c.keys, keys) && !c.changed) {
-      await this.store.put(`contact:${userID}`, { ...c, changed: true });
-      this.emit({ type: 'identity_changed', userID });
-    }
-    return c.changed || !sameKeys(c.keys, keys);
+    return c?.changed ? 'changed' : c?.verified ? 'verified' : 'unverified';
+  }
+
+  /**
+   * Accepts a contact's current keys as verified, once the user compared
+   * number with theirs; refused (false) when the keys changed since number
+   * was shown, as the Go client's Verify answers conflict.
+   */
+  async verify(userID, number) {
+    const { number: now, theirs } = await this.safety(userID);
+    if (now !== number) return false;
+    await this.store.put(`contact:${userID}`, { keys: theirs, verified: true, changed: false });
+    return true;
   }
 
   /** The 60-digit safety number with userID, over both users' device identity keys. */
   async safetyNumber(userID) {
+    return (await this.safety(userID)).number;
+  }
+
+  async safety(userID) {
     const mine = await this.identities(this.userID);
     if (!mine.some((d) => d.deviceID === this.deviceID)) mine.push({ identityKey: (await this.identity()).publicKey });
-    const theirs = await this.identities(userID);
-    return safetyNumber(this.userID, mine.map((d) => d.identityKey), userID, theirs.map((d) => d.identityKey));
+    const theirs = (await this.identities(userID)).map((d) => d.identityKey);
+    return { number: await safetyNumber(this.userID, mine.map((d) => d.identityKey), userID, theirs), theirs };
   }
 
   /** Claims and checks bundles of a user's devices: signatures by the bundle's (pinned) identity. */

@@ -55,7 +55,8 @@ export class PageE2E {
     if (f.type === 'mailbox') return this.onMailbox(data);
     if (f.type === 'keys.low' && data.device_id === d.deviceID) return d.replenish();
     if (f.type === 'devices.changed' && data.user_id !== d.userID) {
-      if (await d.checkContact(data.user_id)) this.client.emit('identity', { user_id: data.user_id, changed: true });
+      const trust = await d.contactTrust(data.user_id);
+      this.client.emit('identity', { user_id: data.user_id, trust });
     }
   }
 
@@ -157,6 +158,14 @@ export class PageE2E {
 
   async safetyNumber(userID) {
     return (await this.ready).safetyNumber(userID);
+  }
+
+  async contactTrust(userID) {
+    return (await this.ready).contactTrust(userID);
+  }
+
+  async verify(userID, number) {
+    return (await this.ready).verify(userID, number);
   }
 }
 

@@ -4,7 +4,9 @@
 // Alice's encrypted reply with its photo decrypted in the page.
 //
 // Lines for the Go test on stdout: "BOB <user ID>", "CONV <id>" once the
-// browser's photo is sent, "SAFETY <60 digits>" as the page shows it.
+// browser's photo is sent, "SAFETY <60 digits>" as the page shows it once
+// verified (the Go test then gives Alice a second device), "SAFETY2 <60
+// digits>" once the page warned of Alice's changed keys.
 // Env: COURIER_URL, COURIER_PHOTO, ALICE_ID.
 import { run, signUp, shot, log, check } from '../lib.mjs';
 
@@ -57,10 +59,26 @@ await run(async (launch) => {
   await shot(bob, 'e2e-photo.png');
   await p.click('#viewer-close');
 
-  // The safety number, for the Go test to compare with the Go client's.
+  // The safety number, for the Go test to compare with the Go client's;
+  // Bob marks it verified.
   check(await p.isVisible('#conv-e2e'), 'the conversation is marked encrypted');
-  await p.click('#conv-verify');
-  const n = (await (await p.waitForSelector('#safety-number', { timeout: 60_000 })).textContent()).replace(/\s/g, '');
-  console.log(`SAFETY ${n}`);
+  const safety = async () => {
+    await p.click('#conv-verify');
+    return (await (await p.waitForSelector('#safety-number', { timeout: 60_000 })).textContent()).replace(/\s/g, '');
+  };
+  const n = await safety();
   await shot(bob, 'e2e-safety.png');
+  await p.click('#safety-verify');
+  await p.waitForSelector('#conv-trust[data-trust="verified"]', { timeout: 60_000 });
+  console.log(`SAFETY ${n}`);
+
+  // Alice gets a second device: her keys changed, the page warns until
+  // Bob compares the new number and verifies again.
+  await p.waitForSelector('#conv-trust[data-trust="changed"]', { timeout: 60_000 });
+  await shot(bob, 'e2e-keys-changed.png');
+  const n2 = await safety();
+  check(n2 !== n, 'the safety number changed with Alice\'s new device');
+  console.log(`SAFETY2 ${n2}`);
+  await p.click('#safety-verify');
+  await p.waitForSelector('#conv-trust[data-trust="verified"]', { timeout: 60_000 });
 });
