@@ -79,7 +79,7 @@ func TestBrowser(t *testing.T) {
 				// Side by side: the scenarios mostly wait (on the network,
 				// the worker, typing timers), and use their own users.
 				t.Parallel()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 				defer cancel()
 				cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
 				cmd.Env = env
