@@ -67,7 +67,11 @@ func TestBrowser(t *testing.T) {
 	env, artifacts := browserEnv(t)
 	cluster := testserver.Start(t, testserver.Options{})
 	photo := writePhoto(t)
-	env = append(env, "COURIER_URL="+cluster.URL(), "COURIER_PHOTO="+photo)
+	video, err := filepath.Abs(filepath.Join("..", "transcode", "testdata", "tiny-faststart.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "COURIER_URL="+cluster.URL(), "COURIER_PHOTO="+photo, "COURIER_VIDEO="+video)
 
 	t.Run("scenarios", func(t *testing.T) {
 		for _, name := range []string{"chat", "offline", "upload"} {
@@ -75,7 +79,7 @@ func TestBrowser(t *testing.T) {
 				// Side by side: the scenarios mostly wait (on the network,
 				// the worker, typing timers), and use their own users.
 				t.Parallel()
-				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 				defer cancel()
 				cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
 				cmd.Env = env

@@ -289,6 +289,20 @@ export class Client extends EventTarget {
   // delivered receipt per conversation up to its cursor, and read_seq.
   async flushReceipts() {
     if (!this.socket.open && this.socket.state !== 'connecting') return;
+    // One pass at a time; a call during a pass asks for one more after it.
+    if (this.flushing) { this.flushAgain = true; return; }
+    this.flushing = true;
+    try {
+      do {
+        this.flushAgain = false;
+        await this.flushOnce();
+      } while (this.flushAgain);
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  async flushOnce() {
     const convs = await this.store.conversations();
     for (const c of convs) {
       try {

@@ -46,11 +46,42 @@ await run(async (launch) => {
   const seqs = await bob.page.$$eval('#messages li.msg', (l) => l.map((li) => li.dataset.seq));
   check(JSON.stringify(seqs) === '["1","2","3","4"]', `Bob's seqs ${seqs}`);
 
+  // A permanent failure (a body over 64 KiB: too_large) holds the
+  // conversation's queue: the next message waits until Discard.
+  await ada.page.evaluate(() => { document.querySelector('#text').value = 'x'.repeat(70000); });
+  await ada.page.click('#send');
+  await ada.page.waitForSelector('#messages li.msg.own[data-state="failed"] .error >> text=Retry');
+  await send(ada, 'after the failure');
+  await ada.page.waitForSelector('#messages li.msg.own[data-state="pending"] >> text=after the failure');
+  await new Promise((r) => setTimeout(r, 500));
+  check((await ada.page.$$('#messages li.msg.own[data-state="pending"]')).length === 1, 'the queue did not hold');
+  await shot(ada, 'chat-failed.png');
+  await ada.page.click('#messages li.msg.own[data-state="failed"] button >> text=Discard');
+  await waitTexts(bob, ['hello Bob', 'are you there?', 'yes, here', 'great', 'after the failure']);
+  await waitTexts(ada, ['hello Bob', 'are you there?', 'yes, here', 'great', 'after the failure']);
+
   // A reload keeps everything: the page opens from IndexedDB.
+  const t0 = Date.now();
   await bob.page.reload();
   await bob.page.waitForSelector(`#conv-view[data-conv-id="${conv}"]`);
-  await waitTexts(bob, ['hello Bob', 'are you there?', 'yes, here', 'great']);
-  await ada.page.waitForSelector('#messages li.msg.own[data-seq="4"][data-state="read"]');
+  await waitTexts(bob, ['hello Bob', 'are you there?', 'yes, here', 'great', 'after the failure']);
+  log(`reload to the conversation shown from IndexedDB: ${Date.now() - t0} ms`);
+  await ada.page.waitForSelector('#messages li.msg.own[data-seq="5"][data-state="read"]');
   await shot(bob, 'chat-reloaded.png');
+
+  // A group: Bob sees it by its name, with Ada's message under her name.
+  await ada.page.click('#new-chat summary');
+  await ada.page.fill('#group-name', 'Trip');
+  await ada.page.fill('#group-members', bobID);
+  await ada.page.click('#group-form button');
+  await ada.page.waitForSelector('#conv-title >> text=Trip');
+  const group = await ada.page.evaluate(() => location.hash.slice(1));
+  await send(ada, 'who brings the map?');
+  await bob.page.waitForSelector(`#conversations li[data-conv-id="${group}"] .conv-name >> text=Trip`);
+  await openConversation(bob, group);
+  await waitTexts(bob, ['who brings the map?']);
+  const sender = await bob.page.textContent('#messages li.msg .sender');
+  check(sender === 'user ' + (await ada.page.textContent('#me-id')).trim().slice(0, 6), `group sender shown as ${sender}`);
+  await ada.page.waitForSelector('#messages li.msg.own[data-seq="1"][data-state="read"]');
   log('chat ok');
 });

@@ -49,6 +49,19 @@ await run(async (launch) => {
   await shot(bob, 'upload-preview.png');
   await bob.page.click('#viewer-close');
 
+  // A video: its poster as the thumbnail, a click plays the MP4.
+  await ada.page.setInputFiles('#files', process.env.COURIER_VIDEO);
+  await bob.page.waitForSelector('#messages li.msg .media[data-kind="video"][data-thumb="loaded"]');
+  await bob.page.click('#messages .media[data-kind="video"]');
+  await bob.page.waitForSelector('#viewer-body video[src^="blob:"]');
+  const playable = await bob.page.$eval('#viewer-body video', (v) => v.canPlayType('video/mp4; codecs="avc1.42E01E"'));
+  if (playable) {
+    await bob.page.waitForFunction(() => document.querySelector('#viewer-body video').readyState >= 1);
+  } else {
+    log('this chromium plays no H.264: the MP4 was fetched, not played');
+  }
+  await bob.page.click('#viewer-close');
+
   // A file downloads with its name.
   const notes = join(mkdtempSync(join(tmpdir(), 'courier-notes-')), 'notes.txt');
   writeFileSync(notes, 'bring the tripod\n');
