@@ -83,6 +83,7 @@ type Client struct {
 
 	receipts receiptBatcher
 	typing   typingState
+	inbound  inbound // messages from the server waiting for storeLoop
 }
 
 // New opens a client on the store's account. Start connects it.
@@ -125,6 +126,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.receipts.init(c)
 	c.typing.init(c)
+	c.inbound.init()
 	if err := c.sweepOutgoing(context.Background()); err != nil {
 		c.log.Warn("client: clean the outgoing folder", "err", err)
 	}
@@ -155,8 +157,9 @@ func (c *Client) Start() {
 	c.running = true
 	if !c.started {
 		c.started = true
-		c.wg.Add(1)
+		c.wg.Add(2)
 		go c.sendLoop()
+		go c.storeLoop()
 	}
 	c.wg.Add(1)
 	go c.run()
