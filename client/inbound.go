@@ -116,11 +116,11 @@ func (c *Client) storeLoop() {
 
 // convBatch is what one batch did to one conversation.
 type convBatch struct {
-	maxSeq      int64
-	fromOthers  bool // a new message from someone else: a delivered receipt is owed
-	cursor      int64
-	known       bool
-	encrypted   bool
+	maxSeq     int64
+	fromOthers bool // a new message from someone else: a delivered receipt is owed
+	cursor     int64
+	known      bool
+	encrypted  bool
 	unreadable bool // whether it is encrypted is unknown: left to the next sync
 }
 
