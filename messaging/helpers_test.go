@@ -36,6 +36,7 @@ type cluster struct {
 	pushes   *pushRecorder
 	cfg      messaging.Config
 	gwcfg    messaging.GatewayConfig
+	devices  messaging.DeviceLister // the push check's; default accounts
 }
 
 func newCluster(t *testing.T) *cluster {
@@ -65,7 +66,11 @@ func (c *cluster) node() *node { return c.nodeOn(c.rdb) }
 func (c *cluster) nodeOn(rdb *goredis.Client) *node {
 	bus := redis.NewEventBus(rdb, redis.Config{Prefix: c.prefix})
 	presence := redis.NewPresence(rdb, c.prefix)
-	svc := messaging.NewService(c.cfg, c.store, c.convs, bus, presence, c.accounts, c.pushes, nil)
+	var devices messaging.DeviceLister = c.accounts
+	if c.devices != nil {
+		devices = c.devices
+	}
+	svc := messaging.NewService(c.cfg, c.store, c.convs, bus, presence, devices, c.pushes, nil)
 	gw := messaging.NewGateway(c.gwcfg, svc, bus, presence, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		d, err := c.accounts.Authenticate(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
