@@ -188,7 +188,7 @@ func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *
 	var member, dup bool
 	var forbidden, plain []string
 	err := s.db.QueryRow(ctx, `SELECT
-		EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4),
+		EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4),
 		EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
 		ARRAY(SELECT b FROM unnest($5::text[]) b WHERE NOT `+canReadBlobSQL("b", "$2")+`),
@@ -210,22 +210,15 @@ func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *
 	return nil, nil
 }
 
-// original returns the message a resend repeats. A client ID reused for
-// another conversation is a client bug, refused rather than answered with
-// a message from elsewhere.
+// original returns the message a resend repeats: the one this device sent
+// with this client ID in this conversation.
 func (s *MessageStore) original(ctx context.Context, from *courier.Device, req *courier.SendRequest) (*courier.Message, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE sender_device_id = $1 AND client_id = $2`, from.ID, req.ClientID)
+		WHERE conversation_id = $1 AND sender_device_id = $2 AND client_id = $3`, req.ConversationID, from.ID, req.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
-	if err != nil {
-		return nil, err
-	} else if m.ConversationID != req.ConversationID {
-		return nil, courier.Errorf(courier.ECONFLICT, "client_id %q was used for another conversation", req.ClientID)
-	}
-	return m, nil
+	return pgx.CollectExactlyOneRow(rows, scanMessage)
 }
 
 const messageColumns = `conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at`

@@ -63,7 +63,7 @@ const insertMessageSQL = `WITH bump AS (
 	WHERE id = $1
 		AND EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL)
-		AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4)
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4)
 		AND CASE WHEN NOT encrypted THEN cardinality($7::text[]) = 0
 			WHEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) = $8::bytea THEN true
 			ELSE $7::text[] = ` + recipientDevicesSQL + ` END

@@ -32,7 +32,8 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 	// read watermark, so they never count).
 	var readSeq, fromSeq int64
 	var mutedUntil *time.Time
-	err = s.db.QueryRow(ctx, `SELECT c.kind, c.name, c.encrypted, m.read_seq, m.from_seq, m.muted_until,
+	err = s.db.QueryRow(ctx, `/* scatter: the badge sums unread over a user's conversations, per push */
+		SELECT c.kind, c.name, c.encrypted, m.read_seq, m.from_seq, m.muted_until,
 			GREATEST(c.last_seq - m.read_seq, 0),
 			(SELECT COALESCE(SUM(GREATEST(c2.last_seq - m2.read_seq, 0)), 0)
 				FROM conversation_members m2 JOIN conversations c2 ON c2.id = m2.conversation_id
