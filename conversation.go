@@ -38,6 +38,54 @@ type Conversation struct {
 	// (docs/e2e.md); set at creation, never changed.
 	Encrypted bool     `json:"encrypted,omitempty"`
 	Members   []Member `json:"members,omitempty"`
+	// State is the asking user's own settings for the conversation, in
+	// their list and in the conversation they fetch.
+	State *ConversationState `json:"state,omitempty"`
+}
+
+// ConversationState is one user's settings for one conversation, the
+// same on all their devices. MutedUntil is absent when not muted
+// (9999-01-01 for good); muted conversations get silent pushes.
+type ConversationState struct {
+	ConversationID string     `json:"conversation_id"`
+	MutedUntil     *time.Time `json:"muted_until,omitempty"`
+	Archived       bool       `json:"archived"`
+	Pinned         bool       `json:"pinned"`
+	MarkedUnread   bool       `json:"marked_unread"`
+}
+
+// ConversationStatePatch changes a ConversationState: absent (nil) fields
+// stay as they are. Muted true with no MutedUntil mutes for good.
+type ConversationStatePatch struct {
+	Muted        *bool      `json:"muted,omitempty"`
+	MutedUntil   *time.Time `json:"muted_until,omitempty"`
+	Archived     *bool      `json:"archived,omitempty"`
+	Pinned       *bool      `json:"pinned,omitempty"`
+	MarkedUnread *bool      `json:"marked_unread,omitempty"`
+}
+
+// MuteForever is "muted for good": a date no phone outlives.
+var MuteForever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// Validate checks p against now: a mute ends in the future, and a mute
+// end comes with muted true.
+func (p ConversationStatePatch) Validate(now time.Time) error {
+	switch {
+	case p.Muted == nil && p.Archived == nil && p.Pinned == nil && p.MarkedUnread == nil:
+		return Errorf(EINVALID, "name at least one of muted, archived, pinned, marked_unread")
+	case p.MutedUntil != nil && (p.Muted == nil || !*p.Muted):
+		return Errorf(EINVALID, "muted_until goes with muted: true")
+	case p.MutedUntil != nil && !p.MutedUntil.After(now):
+		return Errorf(EINVALID, "muted_until must be in the future")
+	}
+	return nil
+}
+
+// ConversationStateService stores per-user conversation state.
+type ConversationStateService interface {
+	// SetConversationState applies p for a member (ENOTFOUND for anyone
+	// else) and returns the state afterwards.
+	SetConversationState(ctx context.Context, userID, conversationID string, p ConversationStatePatch) (*ConversationState, error)
 }
 
 // ConversationView is a conversation as one member sees it in their list.

@@ -19,6 +19,10 @@ const (
 	ETOOLARGE     = "too_large"
 	EUNAUTHORIZED = "unauthorized"
 	EUNAVAILABLE  = "unavailable"
+	// EBLOCKED refuses what a block forbids: a message between the two
+	// users of a direct conversation when either has blocked the other,
+	// or adding to a group a user who has blocked the one adding.
+	EBLOCKED = "blocked"
 )
 
 // DefaultRetryAfter is what an EUNAVAILABLE error tells clients to wait when
@@ -126,6 +130,7 @@ var httpStatus = map[string]int{
 	ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	EUNAUTHORIZED: http.StatusUnauthorized,
 	EUNAVAILABLE:  http.StatusServiceUnavailable,
+	EBLOCKED:      http.StatusForbidden,
 }
 
 // HTTPStatus returns the HTTP status for err's code.

@@ -45,6 +45,12 @@ const (
 	// conversations that the user's set of devices (and so of identity
 	// keys) changed: re-fetch keys and check safety numbers.
 	EventDevicesChanged = "devices.changed"
+	// EventConversationState carries a user's ConversationState after a
+	// change (mute, archive, pin, marked unread) to all their devices.
+	EventConversationState = "conversation.state"
+	// EventBlocksChanged {user_id, blocked} tells a user's devices that
+	// they blocked or unblocked user_id.
+	EventBlocksChanged = "blocks.changed"
 )
 
 // Event is something a user's online devices are told. Data is the JSON

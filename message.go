@@ -36,7 +36,18 @@ type Message struct {
 	// Reactions counts the members' current reactions by emoji, in a
 	// plain conversation, when the message is read from history or sync.
 	Reactions map[string]int `json:"reactions,omitempty"`
+	// Forwarded marks a message its sender forwarded from elsewhere.
+	// ForwardCount, on a forwarded message, is how many times its most
+	// forwarded attachment has been forwarded, this time included (1 for
+	// a forward without attachments): clients show "forwarded many
+	// times" from ForwardedManyTimes on.
+	Forwarded    bool `json:"forwarded,omitempty"`
+	ForwardCount int  `json:"forward_count,omitempty"`
 }
+
+// ForwardedManyTimes is the forward count from which clients mark a
+// message "forwarded many times", as WhatsApp does.
+const ForwardedManyTimes = 5
 
 // MessageKind says what an entry of a conversation's log is. A change to
 // an earlier message is an entry of its own, with its own seq, so sync,
@@ -88,6 +99,9 @@ type SendRequest struct {
 	Kind    MessageKind
 	Target  int64
 	ReplyTo int64
+	// Forwarded marks a forward: its attachments (blobs the sender may
+	// already read, reused without a copy) count one more forward each.
+	Forwarded bool
 	// Devices, in an encrypted conversation, are the recipient devices
 	// the sender encrypted for: every live device with an identity key of
 	// every member, the sending device left out. Any other set is refused
@@ -164,6 +178,8 @@ func (r *SendRequest) validateKind() error {
 		return Errorf(EINVALID, "a %s needs target_seq, the seq of the message it changes", r.Kind)
 	case r.ReplyTo != 0:
 		return Errorf(EINVALID, "only a message can reply_to another")
+	case r.Forwarded:
+		return Errorf(EINVALID, "only a message can be forwarded")
 	case len(r.Attachments) > 0:
 		return Errorf(EINVALID, "a %s carries no attachments", r.Kind)
 	case r.Kind == KindEdit && len(r.Body) == 0:

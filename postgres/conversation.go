@@ -172,6 +172,8 @@ func (s *ConversationService) createGroup(ctx context.Context, userID, name stri
 	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.lockForGroupJoin(ctx, tx, ids); err != nil {
 			return err
+		} else if err := refuseBlockedJoin(ctx, tx, userID, ids); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, name, created_by, encrypted)
 			VALUES ($1, 'group', $2, $3, $4)`, id, name, userID, encrypted); err != nil {
@@ -256,11 +258,12 @@ func (s *ConversationService) Conversation(ctx context.Context, userID, conversa
 	if !validID(conversationID) {
 		return nil, errConversationNotFound()
 	}
-	c := &courier.Conversation{}
-	err = s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at, c.encrypted
+	c := &courier.Conversation{State: &courier.ConversationState{ConversationID: conversationID}}
+	err = s.db.QueryRow(ctx, `SELECT c.id, c.kind, c.name, c.last_seq, c.created_at, c.encrypted, `+stateColumns+`
 		FROM conversations c JOIN conversation_members m ON m.conversation_id = c.id
 		WHERE c.id = $1 AND m.user_id = $2 AND m.removed_seq IS NULL`, conversationID, userID).
-		Scan(&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.CreatedAt, &c.Encrypted)
+		Scan(&c.ID, &c.Kind, &c.Name, &c.LastSeq, &c.CreatedAt, &c.Encrypted,
+			&c.State.MutedUntil, &c.State.Archived, &c.State.Pinned, &c.State.MarkedUnread)
 	if noRows(err) {
 		return nil, errConversationNotFound()
 	} else if err != nil {

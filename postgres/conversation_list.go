@@ -78,7 +78,7 @@ func (s *ConversationService) Conversations(ctx context.Context, userID, cursor 
 	rows, err := s.db.Query(ctx, `/* scatter: a user's conversation list, one page per request */
 		SELECT c.id, c.kind, c.name, c.encrypted, c.last_seq, c.created_at,
 			c.last_sender_id, c.last_message_at, c.last_attachments, m.read_seq, m.delivered_seq,
-			COALESCE(c.last_message_at, c.created_at) AS activity
+			`+stateColumns+`, COALESCE(c.last_message_at, c.created_at) AS activity
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.user_id = $1 AND m.removed_seq IS NULL `+where+`
 		ORDER BY activity DESC, c.id DESC LIMIT $2`, args...)
@@ -87,12 +87,15 @@ func (s *ConversationService) Conversations(ctx context.Context, userID, cursor 
 	}
 	views, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*courier.ConversationView, error) {
 		v := &courier.ConversationView{}
+		st := &courier.ConversationState{}
 		var sender *string
 		var at *time.Time
 		var attachments int
 		var activity time.Time
 		err := row.Scan(&v.ID, &v.Kind, &v.Name, &v.Encrypted, &v.LastSeq, &v.CreatedAt, &sender, &at, &attachments,
-			&v.ReadSeq, &v.DeliveredSeq, &activity)
+			&v.ReadSeq, &v.DeliveredSeq, &st.MutedUntil, &st.Archived, &st.Pinned, &st.MarkedUnread, &activity)
+		st.ConversationID = v.ID
+		v.State = st
 		if sender != nil && at != nil {
 			v.LastMessage = &courier.MessageMeta{Seq: v.LastSeq, SenderID: *sender, CreatedAt: *at, Attachments: attachments}
 		}

@@ -74,6 +74,8 @@ func (s *ConversationService) AddMembers(ctx context.Context, userID, conversati
 		}
 		if err := s.lockForGroupJoin(ctx, tx, joining); err != nil {
 			return err
+		} else if err := refuseBlockedJoin(ctx, tx, userID, joining); err != nil {
+			return err
 		}
 		// A new member (or a returning former one) sees what is sent from
 		// now on: earlier messages were not sealed for their devices.

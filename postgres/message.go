@@ -233,12 +233,14 @@ func (s *MessageStore) original(ctx context.Context, from *courier.Device, req *
 }
 
 const messageColumns = `conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at,
-	kind, COALESCE(target_seq, 0), COALESCE(reply_to, 0), COALESCE(edited_seq, 0), COALESCE(deleted_seq, 0)`
+	kind, COALESCE(target_seq, 0), COALESCE(reply_to, 0), COALESCE(edited_seq, 0), COALESCE(deleted_seq, 0),
+	forward_count`
 
 func scanMessage(row pgx.CollectableRow) (*courier.Message, error) {
 	m := &courier.Message{}
 	err := row.Scan(&m.ConversationID, &m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body,
-		&m.Attachments, &m.CreatedAt, &m.Kind, &m.Target, &m.ReplyTo, &m.EditedSeq, &m.DeletedSeq)
+		&m.Attachments, &m.CreatedAt, &m.Kind, &m.Target, &m.ReplyTo, &m.EditedSeq, &m.DeletedSeq, &m.ForwardCount)
+	m.Forwarded = m.ForwardCount > 0
 	if len(m.Attachments) == 0 {
 		m.Attachments = nil
 	}

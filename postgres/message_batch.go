@@ -55,7 +55,10 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // the rest. The members come back too, read under the same lock: a member removed
 // before this message is not among them, one removed after it is (removal
 // takes the conversation's lock too), and the fan-out needs no query of its
-// own.
+// own. In a direct conversation a block either way refuses the bump
+// (directBlockSQL, a primary-key probe; groups skip it). A forward ($15)
+// counts one more forward on each attachment, and the message carries the
+// highest count (1 without attachments).
 const insertMessageSQL = `WITH target AS (
 	SELECT t.seq FROM messages t
 	WHERE $9::text <> '' AND t.conversation_id = $1 AND t.seq = $10::bigint AND t.kind = '' AND t.deleted_seq IS NULL
@@ -77,17 +80,23 @@ const insertMessageSQL = `WITH target AS (
 		AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4)
 		AND ($9::text = '' OR EXISTS (SELECT 1 FROM target))
 		AND ($9::text <> 'reaction' OR encrypted OR $14::bool)
+		AND (kind <> 'direct' OR NOT EXISTS (` + directBlockSQL + `))
 		AND $11::bigint <= last_seq
 		AND CASE WHEN NOT encrypted THEN cardinality($7::text[]) = 0
 			WHEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) = $8::bytea THEN true
 			ELSE $7::text[] = ` + recipientDevicesSQL + ` END
 	RETURNING last_seq, last_message_at, encrypted
+), fwd AS (
+	UPDATE blobs SET forward_count = forward_count + 1
+	FROM bump WHERE $15::bool AND id = ANY($6::text[])
+	RETURNING forward_count
 ), msg AS (
 	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at,
-		kind, target_seq, reply_to)
-	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at, $9::text, NULLIF($10::bigint, 0), NULLIF($11::bigint, 0)
+		kind, target_seq, reply_to, forward_count)
+	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at, $9::text, NULLIF($10::bigint, 0), NULLIF($11::bigint, 0),
+		CASE WHEN $15::bool THEN GREATEST(1, (SELECT max(forward_count) FROM fwd)) ELSE 0 END
 	FROM bump
-	RETURNING seq, created_at
+	RETURNING seq, created_at, forward_count
 ), att AS (
 	INSERT INTO message_attachments (blob_id, conversation_id, seq)
 	SELECT b, $1, msg.seq FROM msg, unnest($6::text[]) b
@@ -118,7 +127,7 @@ const insertMessageSQL = `WITH target AS (
 	WHERE $9::text = 'reaction' AND length($5) > 0 AND NOT bump.encrypted
 	ON CONFLICT (conversation_id, seq, user_id) DO UPDATE SET emoji = EXCLUDED.emoji, reacted_seq = EXCLUDED.reacted_seq
 )
-SELECT seq, created_at, ARRAY(SELECT user_id FROM conversation_members
+SELECT seq, created_at, forward_count, ARRAY(SELECT user_id FROM conversation_members
 	WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id) FROM msg`
 
 // commit commits a batch of queued messages (a committer takes the first
@@ -187,7 +196,8 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		}
 		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs,
 			recipientDigest(p.from.ID, devs), string(p.req.Kind), p.req.Target, p.req.ReplyTo,
-			s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds(), courier.PlainReaction(p.req.Body))
+			s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds(), courier.PlainReaction(p.req.Body),
+			p.req.Forwarded)
 	}
 	br := s.db.SendBatch(ctx, b)
 	results := make([]sendResult, len(batch))
@@ -197,9 +207,9 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		p := batch[i]
 		m := &courier.Message{ConversationID: p.req.ConversationID, SenderID: p.from.UserID,
 			SenderDeviceID: p.from.ID, ClientID: p.req.ClientID, Body: p.req.Body, Attachments: p.req.Attachments,
-			Kind: p.req.Kind, Target: p.req.Target, ReplyTo: p.req.ReplyTo}
+			Kind: p.req.Kind, Target: p.req.Target, ReplyTo: p.req.ReplyTo, Forwarded: p.req.Forwarded}
 		var members []string
-		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt, &members)
+		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt, &m.ForwardCount, &members)
 		if noRows(err) {
 			err = nil
 			unresolved = append(unresolved, i)
@@ -230,6 +240,12 @@ func (s *MessageStore) resolve(ctx context.Context, p *pendingSend) sendResult {
 	}
 	return sendResult{msg: m, err: err}
 }
+
+// directBlockSQL finds a block between sender $2 and the other member of
+// direct conversation $1, either way round.
+const directBlockSQL = `SELECT 1 FROM conversation_members o JOIN blocks b
+		ON b.blocker_id = o.user_id AND b.blocked_id = $2 OR b.blocker_id = $2 AND b.blocked_id = o.user_id
+		WHERE o.conversation_id = $1 AND o.user_id <> $2`
 
 // recipientDevicesSQL lists the recipient devices of an encrypted
 // conversation $1 for a send from device $3, sorted bytewise as Go sorts:
@@ -272,20 +288,28 @@ func recipientDigest(sender string, devices []string) []byte {
 }
 
 // refusal says why a new message was not inserted: ENOTFOUND for a
-// non-member, EINVALID for devices named in a plain conversation, else the
+// non-member, EBLOCKED for a direct conversation with a block, EINVALID for devices named in a plain conversation, else the
 // recipient devices that differ (a *DeviceMismatch).
 func (s *MessageStore) refusal(ctx context.Context, from *courier.Device, req *courier.SendRequest) error {
 	var encrypted, member bool
-	var want []string
+	var want, blockers []string
 	err := s.db.QueryRow(ctx, `SELECT c.encrypted,
 		EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
-		`+recipientDevicesSQL+` FROM conversations c WHERE c.id = $1`,
-		req.ConversationID, from.UserID, from.ID).Scan(&encrypted, &member, &want)
+		`+recipientDevicesSQL+`,
+		ARRAY(SELECT b.blocker_id FROM conversation_members o JOIN blocks b
+			ON b.blocker_id = o.user_id AND b.blocked_id = $2 OR b.blocker_id = $2 AND b.blocked_id = o.user_id
+			WHERE c.kind = 'direct' AND o.conversation_id = $1 AND o.user_id <> $2)
+		FROM conversations c WHERE c.id = $1`,
+		req.ConversationID, from.UserID, from.ID).Scan(&encrypted, &member, &want, &blockers)
 	switch {
 	case noRows(err) || err == nil && !member:
 		return errConversationNotFound()
 	case err != nil:
 		return err
+	case slices.Contains(blockers, from.UserID):
+		return courier.Errorf(courier.EBLOCKED, "you blocked this user: unblock them to send")
+	case len(blockers) > 0:
+		return courier.Errorf(courier.EBLOCKED, "this user does not accept your messages")
 	}
 	if req.ReplyTo > 0 {
 		var head int64
