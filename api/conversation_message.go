@@ -20,6 +20,8 @@ type SendMessageRequest struct {
 	Kind      courier.MessageKind `json:"kind,omitempty"`
 	TargetSeq int64               `json:"target_seq,omitempty"`
 	ReplyTo   int64               `json:"reply_to,omitempty"`
+	// Forwarded marks a forward (docs/protocol.md, "Forwarding").
+	Forwarded bool `json:"forwarded,omitempty"`
 }
 
 // SentMessage answers a send: 201 when stored now, 200 with the original
@@ -40,7 +42,7 @@ func (h *messagingHandlers) send(w http.ResponseWriter, r *http.Request) {
 	me := courier.DeviceFromContext(r.Context())
 	m, created, err := h.msgs.Send(r.Context(), me, courier.SendRequest{ConversationID: r.PathValue("id"),
 		ClientID: req.ClientID, Body: req.Body, Attachments: req.Attachments, Devices: req.Devices,
-		Kind: req.Kind, Target: req.TargetSeq, ReplyTo: req.ReplyTo})
+		Kind: req.Kind, Target: req.TargetSeq, ReplyTo: req.ReplyTo, Forwarded: req.Forwarded})
 	if err != nil {
 		Error(w, r, err)
 		return

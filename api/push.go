@@ -88,9 +88,6 @@ type MuteResponse struct {
 	MutedUntil     *time.Time `json:"muted_until,omitempty"`
 }
 
-// muteForever is "muted for good": a date no phone outlives.
-var muteForever = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
-
 func (h *pushHandlers) mute(w http.ResponseWriter, r *http.Request) {
 	var req MuteRequest
 	if err := DecodeJSON(w, r, &req); err != nil {
@@ -100,7 +97,7 @@ func (h *pushHandlers) mute(w http.ResponseWriter, r *http.Request) {
 	var until time.Time
 	switch {
 	case req.Muted && req.Until == nil:
-		until = muteForever
+		until = courier.MuteForever
 	case req.Muted && !req.Until.After(time.Now()):
 		Error(w, r, courier.Errorf(courier.EINVALID, "until must be in the future"))
 		return

@@ -48,6 +48,8 @@ type SendData struct {
 	Kind      courier.MessageKind `json:"kind,omitempty"`
 	TargetSeq int64               `json:"target_seq,omitempty"`
 	ReplyTo   int64               `json:"reply_to,omitempty"`
+	// Forwarded marks a forward (docs/protocol.md, "Forwarding").
+	Forwarded bool `json:"forwarded,omitempty"`
 }
 
 // SyncData carries the device's cursors: conversation ID → the highest seq

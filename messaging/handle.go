@@ -84,7 +84,7 @@ func (c *conn) handleSend(f *Frame) {
 	defer cancel()
 	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
 		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments, Devices: d.Devices,
-		Kind: d.Kind, Target: d.TargetSeq, ReplyTo: d.ReplyTo,
+		Kind: d.Kind, Target: d.TargetSeq, ReplyTo: d.ReplyTo, Forwarded: d.Forwarded,
 	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)
@@ -117,6 +117,14 @@ func (c *conn) handlePresence(f *Frame) {
 		if err != nil {
 			c.fail(f.ID, err)
 			return
+		}
+		if hidden, err := svc.PresenceHidden(ctx, contact, c.dev.UserID); err != nil {
+			c.fail(f.ID, err)
+			return
+		} else if hidden {
+			// Blocked: told "offline", as anyone never seen online.
+			c.reply(ServerFrame{Type: courier.EventPresence, Data: PresenceEvent{UserID: contact}})
+			continue
 		}
 		if err := c.gw.hub.watch(ctx, c, contact); err != nil {
 			c.fail(f.ID, err)

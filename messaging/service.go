@@ -32,6 +32,13 @@ type MemberSender interface {
 	SendWithMembers(ctx context.Context, from *courier.Device, req courier.SendRequest) (msg *courier.Message, members []string, created bool, err error)
 }
 
+// BlockChecker tells which of some users a user has blocked
+// (postgres.BlockStore has it): they are not shown that user typing or
+// online.
+type BlockChecker interface {
+	BlockedAmong(ctx context.Context, userID string, users []string) ([]string, error)
+}
+
 // Config holds the limits of the messaging core.
 type Config struct {
 	// SendRate is messages per device per second. Default 20.
@@ -99,6 +106,7 @@ type Service struct {
 	presence courier.Presence
 	devices  DeviceLister
 	push     PushEnqueuer
+	blocks   BlockChecker // nil: nobody is blocked
 	logger   *slog.Logger
 	pubWait  time.Duration
 
@@ -139,6 +147,10 @@ func NewService(cfg Config, store courier.MessageStore, convs courier.Conversati
 	s.pushq = batch.NewQueue(batch.Options{Size: cfg.PushQueue, Workers: cfg.PushWorkers, Max: pushBatch, Linger: pushLinger}, s.pushJobs)
 	return s
 }
+
+// SetBlocks makes typing and presence respect blocks. Call it before the
+// gateway serves.
+func (s *Service) SetBlocks(b BlockChecker) { s.blocks = b }
 
 // Close stops the push workers after the queued pushes are enqueued.
 func (s *Service) Close() { s.pushq.Close() }
@@ -282,6 +294,9 @@ func (s *Service) Typing(ctx context.Context, from *courier.Device, conversation
 		ev.ExpiresInMS = TypingTTL.Milliseconds()
 	}
 	others := slices.DeleteFunc(members, func(id string) bool { return id == from.UserID })
+	if others, err = s.notBlocked(ctx, from.UserID, others); err != nil {
+		return err
+	}
 	data, _ := json.Marshal(ev)
 	ctx, cancel := context.WithTimeout(ctx, s.pubWait)
 	defer cancel()
@@ -304,6 +319,26 @@ func (s *Service) DirectContact(ctx context.Context, userID, conversationID stri
 		}
 	}
 	return "", courier.Errorf(courier.ENOTFOUND, "conversation has no other member")
+}
+
+// notBlocked drops from users those userID has blocked: one primary-key
+// read per typing frame relayed, none without a BlockChecker.
+func (s *Service) notBlocked(ctx context.Context, userID string, users []string) ([]string, error) {
+	if s.blocks == nil || len(users) == 0 {
+		return users, nil
+	}
+	blocked, err := s.blocks.BlockedAmong(ctx, userID, users)
+	if err != nil || len(blocked) == 0 {
+		return users, err
+	}
+	return slices.DeleteFunc(users, func(id string) bool { return slices.Contains(blocked, id) }), nil
+}
+
+// PresenceHidden reports whether contact has blocked userID, who then
+// sees them as offline with no last seen, and gets no changes.
+func (s *Service) PresenceHidden(ctx context.Context, contact, userID string) (bool, error) {
+	blocked, err := s.notBlocked(ctx, contact, []string{userID})
+	return err == nil && len(blocked) == 0, err
 }
 
 // PresenceOf is a user's presence event, now.

@@ -30,6 +30,8 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 		TypingRate: float64(c.TypingRate),
 	}, store, convs, bus, presence, postgres.NewAccountService(m.DB), worker.Pusher{Queue: m.Queue}, m.Logger)
 	m.onClose(func(context.Context) error { svc.Close(); return nil })
+	blocks := postgres.NewBlockStore(m.DB)
+	svc.SetBlocks(blocks)
 	m.Registry.MustRegister(svc.Collectors()...)
 
 	gw := messaging.NewGateway(messaging.GatewayConfig{SendQueue: c.WSSendQueue,
@@ -48,6 +50,7 @@ func (m *Main) mountMessaging(ctx context.Context) error {
 	m.API.MountMessaging(convs, svc)
 	m.API.MountPush(postgres.NewPushStore(m.DB), svc, messaging.NewLimiter(pushAckRate, pushAckBurst),
 		messaging.NewLimiter(pushAckAddrRate, pushAckAddrBurst))
+	m.API.MountConversationState(convs, blocks)
 	m.API.SetEventPublisher(bus)
 	m.API.Handle("GET /v1/ws", m.API.AuthenticatedWS(gw))
 	return nil
