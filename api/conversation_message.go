@@ -31,6 +31,8 @@ type SentMessage struct {
 	ClientID       string    `json:"client_id"`
 	Seq            int64     `json:"seq"`
 	CreatedAt      time.Time `json:"ts"`
+	// ForwardCount of a forward, as its message frame carries it.
+	ForwardCount int `json:"forward_count,omitempty"`
 }
 
 func (h *messagingHandlers) send(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +53,7 @@ func (h *messagingHandlers) send(w http.ResponseWriter, r *http.Request) {
 	if created {
 		status = http.StatusCreated
 	}
-	JSON(w, status, SentMessage{ConversationID: m.ConversationID, ClientID: m.ClientID, Seq: m.Seq, CreatedAt: m.CreatedAt})
+	JSON(w, status, SentMessage{ConversationID: m.ConversationID, ClientID: m.ClientID, Seq: m.Seq, CreatedAt: m.CreatedAt, ForwardCount: m.ForwardCount})
 }
 
 // MessageList is the body of GET /v1/conversations/{id}/messages.

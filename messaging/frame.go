@@ -87,6 +87,8 @@ type SentData struct {
 	Seq            int64     `json:"seq"`
 	TS             time.Time `json:"ts"`
 	Duplicate      bool      `json:"duplicate,omitempty"`
+	// ForwardCount of a forward, as its message frame carries it.
+	ForwardCount int `json:"forward_count,omitempty"`
 }
 
 // SyncedData ends a sync: every conversation's cursor after it.

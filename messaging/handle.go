@@ -94,6 +94,7 @@ func (c *conn) handleSend(f *Frame) {
 	// message frame too, and the writer counts the seq as delivered here.
 	c.replyItem(ServerFrame{Type: courier.FrameSent, ID: f.ID, Data: SentData{
 		ConversationID: msg.ConversationID, ClientID: msg.ClientID, Seq: msg.Seq, TS: msg.CreatedAt, Duplicate: !created,
+		ForwardCount: msg.ForwardCount,
 	}}, &outItem{conv: msg.ConversationID, seq: msg.Seq, own: true})
 }
 
