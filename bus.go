@@ -8,7 +8,9 @@ import "context"
 // that wants it; Subscribe and Unsubscribe are reference-counted by the
 // implementation, so a caller may take one reference per socket.
 // Publishers resolve membership and publish to each member's topic: no
-// per-conversation subscription exists.
+// per-conversation subscription exists. How an event travels is the
+// implementation's business: redis.EventBus sends a publish to many users
+// once per node that holds any of them.
 //
 // redis.EventBus is the one between nodes; inmem.EventBus connects nodes
 // inside one process.
@@ -16,6 +18,13 @@ type EventBus interface {
 	// Publish sends e to the user topic of each user. The bus may keep
 	// e.Data: the caller must not modify it afterwards.
 	EventPublisher
+	// PublishMessage is Publish for the event of a committed message (seq
+	// of the conversation). It publishes only when no PublishMessage of the
+	// same message went out before, within a window of minutes at least,
+	// and reports whether this one did: a resend of the message then costs
+	// no fan-out where the first publish happened. A bus that cannot tell
+	// publishes every time (and reports true).
+	PublishMessage(ctx context.Context, conversationID string, seq int64, userIDs []string, e Event) (published bool, err error)
 	// PublishTopic sends e to one topic, with Publish's terms.
 	PublishTopic(ctx context.Context, topic string, e Event) error
 	// Subscribe returns once events on topic reach this node's handler: a

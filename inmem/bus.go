@@ -2,6 +2,7 @@ package inmem
 
 import (
 	"context"
+	"strconv"
 	"sync"
 
 	"github.com/courier-chat/courier"
@@ -22,12 +23,18 @@ type EventBus struct {
 	handler func(topic string, e courier.Event)
 }
 
+// maxOnce bounds the messages a Broker remembers as published; past it it
+// forgets them all, and a resend of an older one publishes again, as the
+// Redis bus does after its window.
+const maxOnce = 1 << 16
+
 var _ courier.EventBus = (*EventBus)(nil)
 
 // Broker connects EventBus nodes the way Redis connects API nodes.
 type Broker struct {
 	mu    sync.RWMutex
 	nodes []*EventBus
+	once  map[string]bool // messages published, "conversation/seq"
 }
 
 // NewBroker returns a broker with no nodes.
@@ -56,6 +63,23 @@ func (n *EventBus) Publish(ctx context.Context, userIDs []string, e courier.Even
 		n.PublishTopic(ctx, courier.UserTopic(id), e)
 	}
 	return nil
+}
+
+// PublishMessage publishes the first time it is called for a message.
+func (n *EventBus) PublishMessage(ctx context.Context, conversationID string, seq int64, userIDs []string, e courier.Event) (bool, error) {
+	key := conversationID + "/" + strconv.FormatInt(seq, 10)
+	b := n.broker
+	b.mu.Lock()
+	if b.once[key] {
+		b.mu.Unlock()
+		return false, nil
+	}
+	if b.once == nil || len(b.once) >= maxOnce {
+		b.once = map[string]bool{}
+	}
+	b.once[key] = true
+	b.mu.Unlock()
+	return true, n.Publish(ctx, userIDs, e)
 }
 
 func (n *EventBus) PublishTopic(_ context.Context, topic string, e courier.Event) error {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -44,6 +45,11 @@ type conn struct {
 	// while earlier seqs of the conversation had not reached it yet; they
 	// count as delivered once those have (see answered).
 	ahead map[string][]int64
+	// Writer-owned: frames queued for the next writev, their size, and
+	// the headers of those made here (wire.go).
+	out    net.Buffers
+	outLen int
+	hdrs   []byte
 	// Reader-owned until unregister: presence topics this socket watches.
 	presenceTopics []string
 }
@@ -232,13 +238,17 @@ func (c *conn) write(it *outItem) error {
 	case it.conv != "":
 		return c.deliver(it)
 	default:
-		return c.writeFrame(it.frame)
+		return c.writeItem(it)
 	}
 }
 
-func (c *conn) writeFrame(b []byte) error {
-	c.ws.SetWriteDeadline(time.Now().Add(writeWait))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
+// writeItem queues an item's frame: the bytes made once for every socket
+// when it has them.
+func (c *conn) writeItem(it *outItem) error {
+	if it.wire != nil {
+		return c.writeWire(it.wire)
+	}
+	return c.writeFrame(it.frame)
 }
 
 // ctx is the context for store calls on behalf of this socket.

@@ -98,7 +98,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus courier.EventBus, presence 
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &Gateway{
 		cfg: cfg, svc: svc, logger: logger, ctx: ctx, cancel: cancel,
-		hub: newHub(bus, presence, logger), runners: newRunners(),
+		hub: newHub(bus, presence, logger, svc.forgetDevices), runners: newRunners(),
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  cfg.ReadBufferSize,
 			WriteBufferSize: cfg.WriteBufferSize,
@@ -106,6 +106,7 @@ func NewGateway(cfg GatewayConfig, svc *Service, bus courier.EventBus, presence 
 			CheckOrigin:     cfg.CheckOrigin,
 		},
 	}
+	svc.local.Store(g.hub)
 	go g.hub.refreshLoop(ctx)
 	go g.hub.reattachLoop(ctx)
 	go g.pingLoop(ctx)

@@ -22,6 +22,8 @@ type hub struct {
 	bus      courier.EventBus
 	presence courier.Presence
 	logger   *slog.Logger
+	// devicesChanged is told the user of every devices.changed event.
+	devicesChanged func(userID string)
 
 	last atomic.Pointer[rendered] // see render
 
@@ -43,9 +45,9 @@ type hub struct {
 	detached map[*conn]struct{}
 }
 
-func newHub(bus courier.EventBus, presence courier.Presence, logger *slog.Logger) *hub {
+func newHub(bus courier.EventBus, presence courier.Presence, logger *slog.Logger, devicesChanged func(string)) *hub {
 	h := &hub{
-		bus: bus, presence: presence, logger: logger,
+		bus: bus, presence: presence, logger: logger, devicesChanged: devicesChanged,
 		node:     courier.NewID() + ".",
 		topics:   map[string][]*conn{},
 		conns:    map[*conn]struct{}{},
@@ -248,7 +250,21 @@ func (h *hub) render(e courier.Event) *outItem {
 	if e.Type == courier.EventMailbox {
 		it.device = mailboxDevice(e.Data)
 	}
-	it.frame = eventFrame(e)
+	if e.Type == courier.EventDevicesChanged && h.devicesChanged != nil {
+		var ref struct {
+			UserID string `json:"user_id"`
+		}
+		json.Unmarshal(e.Data, &ref)
+		h.devicesChanged(ref.UserID)
+	}
+	if len(e.Data) > 0 {
+		// Made into a frame once for every socket of the node.
+		payload := eventFrame(e)
+		it.wire = textFrame(payload)
+		it.frame = it.wire[len(it.wire)-len(payload):]
+	} else {
+		it.frame = eventFrame(e)
+	}
 	if len(e.Data) > 0 {
 		h.last.Store(&rendered{e: e, it: it})
 	}

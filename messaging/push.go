@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,9 +78,11 @@ func (s *Service) pushOffline(ctx context.Context, batch []pushJob) error {
 			}
 		}
 	}
+	users, local := s.skipLocal(users)
 	if len(users) == 0 {
-		return nil
+		return nil // every recipient is online here with every device
 	}
+	epoch := s.known.start()
 	online, err := s.presence.OnlineDevices(ctx, users)
 	if err != nil {
 		return err
@@ -89,11 +92,16 @@ func (s *Service) pushOffline(ctx context.Context, batch []pushJob) error {
 		return err
 	}
 	offline := map[string][]string{} // user → devices without a socket
+	lists := map[string][]string{}   // users with a socket here → devices
 	for _, d := range devices {
 		if !online[d.ID] {
 			offline[d.UserID] = append(offline[d.UserID], d.ID)
 		}
+		if len(local[d.UserID]) > 0 {
+			lists[d.UserID] = append(lists[d.UserID], d.ID)
+		}
 	}
+	s.known.keep(epoch, lists, time.Now())
 	if len(offline) == 0 {
 		return nil // every device of every recipient is online: the usual case
 	}
@@ -113,6 +121,22 @@ func (s *Service) pushOffline(ctx context.Context, batch []pushJob) error {
 	}
 	return first
 }
+
+// skipLocal drops the users all of whose devices hold a socket on this
+// node (push_local.go), and returns the rest with the devices each has
+// here.
+func (s *Service) skipLocal(users []string) ([]string, map[string][]string) {
+	h := s.local.Load()
+	if h == nil {
+		return users, nil
+	}
+	local := h.localDevices(users)
+	now := time.Now()
+	return slices.DeleteFunc(users, func(u string) bool { return s.known.allLocal(u, local[u], now) }), local
+}
+
+// forgetDevices drops what the push check knows of a user's devices.
+func (s *Service) forgetDevices(userID string) { s.known.forget(userID) }
 
 // PushesDropped is how many messages' pushes were dropped because the push
 // queue was full.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,6 +95,81 @@ func TestService_PushesOnlyOfflineDevicesOfAGroup(t *testing.T) {
 	for _, d := range []*courier.Device{alice.devices[0], alice.devices[1], bob.devices[0]} {
 		if p := c.pushes.seqs(d.ID); len(p) != 0 {
 			t.Fatalf("device %s pushed %v", d.Name, p)
+		}
+	}
+}
+
+// countingLister counts the device queries of the push check.
+type countingLister struct {
+	messaging.DeviceLister
+	n atomic.Int64
+}
+
+func (l *countingLister) DevicesOf(ctx context.Context, userIDs []string) ([]*courier.Device, error) {
+	l.n.Add(1)
+	return l.DeviceLister.DevicesOf(ctx, userIDs)
+}
+
+// TestService_PushCheckSkipsMembersOnlineHere: members all of whose
+// devices hold a socket on the sending node cost the push check no query
+// once it knows their devices; a device whose socket is gone still gets
+// its push, and so does a new device the node is told of by
+// devices.changed.
+func TestService_PushCheckSkipsMembersOnlineHere(t *testing.T) {
+	c := newCluster(t)
+	lister := &countingLister{DeviceLister: c.accounts}
+	c.devices = lister
+	n := c.node()
+	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
+	g, err := c.convs.CreateGroup(context.Background(), alice.id, "g", []string{bob.id, carol.id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := dial(t, n, bob.tokens[0])
+	dial(t, n, carol.tokens[0])
+	send := func(i int) {
+		t.Helper()
+		if _, _, err := n.svc.Send(context.Background(), alice.devices[0],
+			courier.SendRequest{ConversationID: g.ID, ClientID: fmt.Sprint(i), Body: []byte("x")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	settle := func() { time.Sleep(200 * time.Millisecond) } // the push workers linger 20 ms
+
+	send(1) // the first check learns bob's and carol's devices
+	waitFor(t, func() bool { return lister.n.Load() > 0 })
+	settle()
+	before := lister.n.Load()
+	send(2)
+	send(3)
+	settle()
+	if q := lister.n.Load() - before; q != 0 {
+		t.Fatalf("%d device queries for members online here with every device", q)
+	}
+
+	// Bob's socket goes: his phone gets its push.
+	bc.conn.Close()
+	waitFor(t, func() bool { return n.gw.Connections() == 1 })
+	send(4)
+	waitFor(t, func() bool { return slices.Contains(c.pushes.seqs(bob.devices[0].ID), 4) })
+
+	// Carol adds a tablet, which uploading its keys announces.
+	tablet, _, err := c.accounts.CreateDevice(context.Background(), carol.id, "tablet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bus := redis.NewEventBus(c.rdb, redis.Config{Prefix: c.prefix})
+	t.Cleanup(func() { bus.Close() })
+	if err := bus.Publish(context.Background(), []string{carol.id},
+		courier.Event{Type: courier.EventDevicesChanged, Data: []byte(`{"user_id":"` + carol.id + `"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	settle()
+	send(5)
+	waitFor(t, func() bool { return slices.Contains(c.pushes.seqs(tablet.ID), 5) })
+	for _, d := range []*courier.Device{carol.devices[0]} {
+		if p := c.pushes.seqs(d.ID); len(p) != 0 {
+			t.Fatalf("carol's online phone pushed %v", p)
 		}
 	}
 }

@@ -13,8 +13,11 @@ import (
 // can keep each conversation in order on the socket.
 type outItem struct {
 	frame []byte
-	conv  string
-	seq   int64
+	// wire, on an event rendered once for many sockets, is frame as a
+	// whole WebSocket frame (frame is its payload part).
+	wire []byte
+	conv string
+	seq  int64
 	// own marks the `sent` answer to this socket's send of message seq: a
 	// reply that also counts as delivering the message here.
 	own bool
@@ -113,7 +116,7 @@ func (c *conn) writeBatch(items []*outItem, ping bool) error {
 			return err
 		}
 	}
-	return nil
+	return c.flush()
 }
 
 // hangUp sends the close frame (unless the socket already failed), closes
@@ -123,6 +126,7 @@ func (c *conn) hangUp() {
 	c.mu.Lock()
 	code, text := c.closeCode, c.closeText
 	c.items = nil
+	c.out, c.hdrs = nil, nil // frames left unwritten
 	c.mu.Unlock()
 	if code != websocket.CloseAbnormalClosure {
 		c.ws.WriteControl(websocket.CloseMessage,

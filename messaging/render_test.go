@@ -15,7 +15,7 @@ import (
 // repeat: the same data from another socket, or equal bytes of another
 // publish.
 func TestHubRendersRepeatsOnce(t *testing.T) {
-	h := newHub(inmem.NewEventBus(), inmem.NewPresence(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h := newHub(inmem.NewEventBus(), inmem.NewPresence(), slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	data := json.RawMessage(`{"conversation_id":"c","seq":1}`)
 	e := courier.Event{Type: courier.EventMessage, Data: data, Origin: h.node + "1"}
 	first := h.render(e)

@@ -108,6 +108,11 @@ type Service struct {
 	syncLimit   *Limiter
 	pushq       *batch.Queue[pushJob]
 
+	// local is the gateway's hub, once there is one: the push check
+	// skips members online on this node (push_local.go).
+	local atomic.Pointer[hub]
+	known knownDevices
+
 	pushesDropped  atomic.Uint64
 	pushDropLogged atomic.Int64 // unix ns of the last warning about drops
 }
@@ -161,8 +166,10 @@ func rateLimited(what string, wait time.Duration) error {
 // Send stores the message, then publishes it to every member (the sender's
 // other devices included) before returning, so an acknowledged message is
 // already on its way. A resend with the same client ID returns the original
-// message and publishes it again without pushes: if the first attempt's
-// node died between commit and publish, the resend finishes the job.
+// message and publishes it again, without pushes, only if the first
+// publish may not have happened (courier.EventBus.PublishMessage): if the
+// first attempt's node died between commit and publish, the resend
+// finishes the job; otherwise it costs no fan-out.
 func (s *Service) Send(ctx context.Context, from *courier.Device, req courier.SendRequest) (*courier.Message, bool, error) {
 	return s.SendFrom(ctx, from, req, "")
 }
@@ -198,8 +205,15 @@ func (s *Service) SendFrom(ctx context.Context, from *courier.Device, req courie
 	data, _ := json.Marshal(msg)
 	// Members the bus could not reach get it by resync (their node's
 	// Redis connection dropped too) or when a later message reveals the
-	// gap.
-	s.publish(ctx, "fan-out: publish", members, courier.Event{Type: courier.EventMessage, Data: data, Origin: origin})
+	// gap. The bus publishes a message once: a resend whose first publish
+	// went out costs no fan-out.
+	pctx, cancel := context.WithTimeout(ctx, s.pubWait)
+	_, err = s.bus.PublishMessage(pctx, msg.ConversationID, msg.Seq, members,
+		courier.Event{Type: courier.EventMessage, Data: data, Origin: origin})
+	cancel()
+	if err != nil {
+		courier.LogFailure(s.logger, "fan-out: publish", courier.Unavailable("event bus", err))
+	}
 	if created && s.push != nil {
 		s.queuePush(pushJob{msg: msg, members: members})
 	}

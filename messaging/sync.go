@@ -29,6 +29,9 @@ type syncRequest struct {
 // go out in order. Nothing committed during the sync is lost (the socket
 // was subscribed before) or sent out of order.
 func (c *conn) runSync(req *syncRequest) error {
+	if err := c.flush(); err != nil { // what is queued goes before the reads
+		return err
+	}
 	ctx, cancel := c.ctx()
 	defer cancel()
 	svc := c.gw.svc
@@ -87,13 +90,16 @@ func (c *conn) runSync(req *syncRequest) error {
 // lock, so everything below a committed seq is committed too.
 func (c *conn) deliver(it *outItem) error {
 	if c.sent == nil {
-		return c.writeFrame(it.frame)
+		return c.writeItem(it)
 	}
 	last := c.sent[it.conv] // 0 for a conversation joined after the sync
 	switch {
 	case it.seq <= last:
 		return nil
 	case it.seq > last+1 && it.seq-last-1 <= maxGapFill:
+		if err := c.flush(); err != nil {
+			return err
+		}
 		ctx, cancel := c.ctx()
 		defer cancel()
 		for last < it.seq-1 {
@@ -124,7 +130,7 @@ func (c *conn) deliver(it *outItem) error {
 		}
 	}
 	c.sent[it.conv] = it.seq
-	if err := c.writeFrame(it.frame); err != nil {
+	if err := c.writeItem(it); err != nil {
 		return err
 	}
 	c.catchUp(it.conv)

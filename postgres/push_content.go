@@ -60,6 +60,7 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 			(SELECT b.content_type FROM blobs b WHERE b.id = msg.attachments[1])
 		FROM messages msg JOIN users u ON u.id = msg.sender_id
 		WHERE msg.conversation_id = $1 AND msg.seq > GREATEST($2::bigint, $3::bigint) AND msg.sender_id <> $5
+			AND msg.kind = '' AND msg.deleted_seq IS NULL
 		ORDER BY msg.seq DESC LIMIT 1`, conversationID, readSeq, fromSeq, pushBodyBytes, r.UserID,
 		c.Encrypted, courier.MaxPushEnvelope).
 		Scan(&m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body, &m.Attachments, &m.CreatedAt,

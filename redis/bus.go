@@ -20,10 +20,14 @@ import (
 )
 
 // EventBus is a courier.EventBus on Redis pub/sub. Each node holds ONE pub/sub
-// connection; a topic's channel is subscribed while at least one local
-// socket wants it (reference-counted here) and unsubscribed after the last
-// one leaves. Publishers resolve membership and publish to each member's
-// topic, so no per-conversation subscription ever exists.
+// connection. User topics travel by route (route.go): the node subscribes
+// one channel of its own and keeps, per user with a local socket, a route
+// in Redis (user → nodes), and a publish to many users is one script that
+// resolves the routes and publishes once per node, naming the node's
+// users. Other topics (presence) have a channel each, subscribed while at
+// least one local socket wants it (reference-counted here). Publishers
+// resolve membership and publish to each member's topic, so no
+// per-conversation subscription ever exists.
 //
 // Redis pub/sub is fire-and-forget: events published while the connection
 // is down are lost. When go-redis reconnects and resubscribes, the bus
@@ -38,7 +42,9 @@ type EventBus struct {
 	refs     map[string]int           // topic → local references
 	expected map[string]int           // channel → our SUBSCRIBEs not yet confirmed
 	barriers map[string]chan struct{} // ping payload → waiter
-	handler  func(topic string, e courier.Event)
+	handler  atomic.Pointer[func(topic string, e courier.Event)]
+
+	routes // user topics: the node channel and the routes to it (route.go)
 
 	seq    atomic.Int64
 	cancel context.CancelFunc
@@ -47,12 +53,22 @@ type EventBus struct {
 	pubq *batch.Queue[*publishReq]
 }
 
-// publishReq is one Publish waiting for its pipeline.
+// publishReq is one Publish waiting for its pipeline: to the nodes routed
+// for users, or to one channel. A message publish carries its once key and
+// bit (route.go); published says whether it went out.
 type publishReq struct {
-	channels []string
-	payload  string
-	done     chan error // buffered: a publisher never blocks on a caller
+	users     []string
+	channel   string
+	payload   string
+	once      string
+	onceBit   int64
+	published bool
+	done      chan error // buffered: a publisher never blocks on a caller
 }
+
+// cost is the share of a pipeline the request takes: one command, whose
+// script does a lookup per user.
+func (r *publishReq) cost() int { return max(1, len(r.users)) }
 
 // Publishes are pipelined across callers: a publisher goroutine takes the
 // first waiting Publish, drains whatever else is queued (up to
@@ -98,40 +114,51 @@ func NewEventBus(rdb goredis.UniversalClient, cfg Config) *EventBus {
 		cancel:   cancel,
 		done:     make(chan struct{}),
 	}
+	b.routes.init(cfg.Prefix)
 	b.pubq = batch.NewQueue(batch.Options{Size: maxPublishBatch * publishers, Workers: publishers,
 		Max: maxPublishBatch}, b.publish)
 	go b.receive(ctx)
+	go b.refreshLoop(ctx)
 	return b
 }
 
 // Handle sets the function receiving every event on this node's topics.
-func (b *EventBus) Handle(h func(topic string, e courier.Event)) {
-	b.mu.Lock()
-	b.handler = h
-	b.mu.Unlock()
-}
+func (b *EventBus) Handle(h func(topic string, e courier.Event)) { b.handler.Store(&h) }
 
-// Publish sends e to each user's topic. It returns once Redis has taken
-// every PUBLISH (or one failed).
+// Publish sends e to each user's topic: once to each node routed for any
+// of them. It returns once Redis has run the publish (or failed).
 func (b *EventBus) Publish(ctx context.Context, userIDs []string, e courier.Event) error {
 	if len(userIDs) == 0 {
 		return nil
 	}
-	channels := make([]string, len(userIDs))
-	for i, id := range userIDs {
-		channels[i] = b.prefix + courier.UserTopic(id)
+	return b.send(ctx, &publishReq{users: userIDs, payload: encodeEvent(e)})
+}
+
+// PublishMessage is Publish for the event of message seq of a
+// conversation, at most once per MessageOnce window (route.go).
+func (b *EventBus) PublishMessage(ctx context.Context, conversationID string, seq int64, userIDs []string, e courier.Event) (bool, error) {
+	if len(userIDs) == 0 {
+		return false, nil
 	}
-	return b.send(ctx, channels, e)
+	key, bit := b.onceKey(conversationID, seq)
+	req := &publishReq{users: userIDs, payload: encodeEvent(e), once: key, onceBit: bit}
+	if err := b.send(ctx, req); err != nil {
+		return false, err
+	}
+	return req.published, nil
 }
 
 // PublishTopic sends e to one topic.
 func (b *EventBus) PublishTopic(ctx context.Context, topic string, e courier.Event) error {
-	return b.send(ctx, []string{b.prefix + topic}, e)
+	if user, ok := strings.CutPrefix(topic, userTopicPrefix); ok {
+		return b.Publish(ctx, []string{user}, e)
+	}
+	return b.send(ctx, &publishReq{channel: b.prefix + topic, payload: encodeEvent(e)})
 }
 
 // send queues one publish for the publishers and waits for its result.
-func (b *EventBus) send(ctx context.Context, channels []string, e courier.Event) error {
-	req := &publishReq{channels: channels, payload: encodeEvent(e), done: make(chan error, 1)}
+func (b *EventBus) send(ctx context.Context, req *publishReq) error {
+	req.done = make(chan error, 1)
 	if err := b.pubq.Put(ctx, req); errors.Is(err, batch.ErrClosed) {
 		return courier.Errorf(courier.EUNAVAILABLE, "event bus closed")
 	} else if err != nil {
@@ -154,9 +181,9 @@ func (b *EventBus) publish(reqs []*publishReq) {
 	// Pipelines of at most maxPipeline commands: a few large groups in the
 	// batch must not make every caller wait for one huge round trip.
 	for len(reqs) > 0 {
-		n, cmds := 0, 0
-		for n < len(reqs) && (n == 0 || cmds+len(reqs[n].channels) <= maxPipeline) {
-			cmds += len(reqs[n].channels)
+		n, cost := 0, 0
+		for n < len(reqs) && (n == 0 || cost+reqs[n].cost() <= maxPipeline) {
+			cost += reqs[n].cost()
 			n++
 		}
 		b.pipeline(reqs[:n])
@@ -164,30 +191,52 @@ func (b *EventBus) publish(reqs []*publishReq) {
 	}
 }
 
-// pipeline sends reqs in one pipeline and answers each with its first
-// failed command's error.
+// pipeline sends reqs in one pipeline and answers each with its command's
+// error. A script Redis does not hold (it restarted) is loaded and the
+// publishes that needed it are sent again: they did nothing the first time.
 func (b *EventBus) pipeline(reqs []*publishReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
-	pipe := b.rdb.Pipeline()
-	var cmds []*goredis.IntCmd
-	for _, r := range reqs {
-		for _, ch := range r.channels {
-			cmds = append(cmds, pipe.Publish(ctx, ch, r.payload))
-		}
-	}
-	pipe.Exec(ctx) // each command carries its own error, read below
-	i := 0
-	for _, r := range reqs {
-		var err error
-		for range r.channels {
-			if err == nil {
-				err = cmds[i].Err()
+	for attempt := 0; ; attempt++ {
+		cmds := b.exec(ctx, reqs)
+		var again []*publishReq
+		for i, r := range reqs {
+			err := cmds[i].Err()
+			if attempt == 0 && err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+				again = append(again, r)
+				continue
 			}
-			i++
+			if err == nil && r.users != nil {
+				r.published = cmds[i].(*goredis.Cmd).Val() != int64(-1)
+			}
+			r.done <- err
 		}
-		r.done <- err
+		if len(again) == 0 {
+			return
+		}
+		if err := publishScript.Load(ctx, b.rdb).Err(); err != nil {
+			for _, r := range again {
+				r.done <- err
+			}
+			return
+		}
+		reqs = again
 	}
+}
+
+// exec sends one command per request in one pipeline.
+func (b *EventBus) exec(ctx context.Context, reqs []*publishReq) []goredis.Cmder {
+	pipe := b.rdb.Pipeline()
+	cmds := make([]goredis.Cmder, len(reqs))
+	for i, r := range reqs {
+		if r.users == nil {
+			cmds[i] = pipe.Publish(ctx, r.channel, r.payload)
+		} else {
+			cmds[i] = b.routedPublish(ctx, pipe, r)
+		}
+	}
+	pipe.Exec(ctx) // each command carries its own error, read by the caller
+	return cmds
 }
 
 // publishTimeout bounds one pipeline; it does not come from any caller's
@@ -264,6 +313,14 @@ func decodeEventFast(p string) (courier.Event, bool) {
 // taken for this one and the channel's sockets would get no resync; cleared,
 // a late confirmation costs at most one extra resync.
 func (b *EventBus) Subscribe(ctx context.Context, topic string) error {
+	if user, ok := strings.CutPrefix(topic, userTopicPrefix); ok {
+		return b.subscribeUser(ctx, topic, user)
+	}
+	return b.subscribeChannel(ctx, topic)
+}
+
+// subscribeChannel is Subscribe for a topic with a channel of its own.
+func (b *EventBus) subscribeChannel(ctx context.Context, topic string) error {
 	ch := b.prefix + topic
 	b.mu.Lock()
 	b.refs[topic]++
@@ -315,8 +372,13 @@ func (b *EventBus) barrier(ctx context.Context) error {
 	}
 }
 
-// Unsubscribe drops a reference; the last one unsubscribes the channel.
+// Unsubscribe drops a reference; the last one unsubscribes the channel (or
+// removes the user's route to this node).
 func (b *EventBus) Unsubscribe(topic string) {
+	if user, ok := strings.CutPrefix(topic, userTopicPrefix); ok {
+		b.unsubscribeUser(topic, user)
+		return
+	}
 	b.mu.Lock()
 	b.release(topic)
 	b.mu.Unlock()
@@ -334,13 +396,14 @@ func (b *EventBus) release(topic string) {
 
 // receive reads the pub/sub connection until Close.
 //
-// A message to a group arrives once per member channel this node holds,
-// with the same payload each time and usually back to back (the publisher
-// pipelines them). The last payload's decoded event is kept and handed on
-// again when the next payload is the same, so the handler sees one Event
-// (one Data slice) for all of them and can render it once: the repeats of
-// courier.EventBus.Handle. Each decode makes a fresh Data (a copy out of
-// the payload string), so a slice handed on is never written to or reused.
+// A message to a group arrives once on the node channel, naming the
+// node's members (receiveRouted hands the one decoded Event to each: the
+// repeats of courier.EventBus.Handle). On a channel of its own an event to
+// several topics arrives once per channel with the same payload, usually
+// back to back: the last payload's decoded event is kept and handed on
+// again when the next payload is the same. Each decode makes a fresh Data
+// (a copy out of the payload string), so a slice handed on is never
+// written to or reused.
 func (b *EventBus) receive(ctx context.Context) {
 	defer close(b.done)
 	var lastPayload string
@@ -368,6 +431,10 @@ func (b *EventBus) receive(ctx context.Context) {
 		}
 		switch m := msg.(type) {
 		case *goredis.Message:
+			if m.Channel == b.nodeChannel {
+				b.receiveRouted(m.Payload)
+				continue
+			}
 			if m.Payload != lastPayload || lastPayload == "" {
 				e, err := decodeEvent(m.Payload)
 				if err != nil {
@@ -387,7 +454,9 @@ func (b *EventBus) receive(ctx context.Context) {
 				b.expected[m.Channel]--
 			}
 			b.mu.Unlock()
-			if resubscribed {
+			if resubscribed && m.Channel == b.nodeChannel {
+				go b.rejoin(ctx)
+			} else if resubscribed {
 				// go-redis reconnected: events may have been lost meanwhile.
 				b.deliver(m.Channel, courier.Event{Type: courier.EventResync})
 			}
@@ -403,11 +472,14 @@ func (b *EventBus) receive(ctx context.Context) {
 }
 
 func (b *EventBus) deliver(channel string, e courier.Event) {
-	b.mu.Lock()
-	h := b.handler
-	b.mu.Unlock()
-	if h != nil && len(channel) > len(b.prefix) {
-		h(channel[len(b.prefix):], e)
+	if len(channel) > len(b.prefix) {
+		b.deliverTopic(channel[len(b.prefix):], e)
+	}
+}
+
+func (b *EventBus) deliverTopic(topic string, e courier.Event) {
+	if h := b.handler.Load(); h != nil {
+		(*h)(topic, e)
 	}
 }
 

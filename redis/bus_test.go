@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -108,16 +110,17 @@ func TestEventBus_ReadsJSONPayloads(t *testing.T) {
 	if err := b.Subscribe(ctx, courier.UserTopic("a")); err != nil {
 		t.Fatal(err)
 	}
-	ch := prefix + "ev:" + courier.UserTopic("a")
+	ch := redis.NodeChannel(b)
 	for _, payload := range []string{
 		`{"type":"message","data":{"seq":3}}`, // an older node
 		"not json",
-		`{"data":{"seq":9}}`, // no type
+		`{"type":"message","data":{"seq":8}}`[1:], // cut
+		`{"data":{"seq":9}}`,                      // no type
 		`{"type":"message","origin":"origin-1","data":{"seq":4}}`,
 		`{ "data" : {"seq":5}, "type" : "message" }`,
 		`{"type":"resync"}`,
 	} {
-		if err := rdb.Publish(ctx, ch, payload).Err(); err != nil {
+		if err := rdb.Publish(ctx, ch, "a\n"+payload).Err(); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,5 +160,82 @@ func TestEventBus_PublishErrorsReachEveryCaller(t *testing.T) {
 		if err == nil {
 			t.Fatal("a publish to an unreachable Redis returned no error")
 		}
+	}
+}
+
+// TestEventBus_OncePerNode: a publish to many users crosses Redis once per
+// node holding any of them, naming that node's users, and a node whose
+// last reference on a user is gone is routed no more.
+func TestEventBus_OncePerNode(t *testing.T) {
+	rdb, prefix := testenv.NewRedis(t)
+	ctx := context.Background()
+	pub := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	b1 := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	b2 := redis.NewEventBus(rdb, redis.Config{Prefix: prefix})
+	t.Cleanup(func() { pub.Close(); b1.Close(); b2.Close() })
+	h1, ch1 := collect()
+	h2, ch2 := collect()
+	b1.Handle(h1)
+	b2.Handle(h2)
+	var users []string
+	for i := range 60 {
+		u := fmt.Sprint("m", i)
+		users = append(users, u)
+		node := b1
+		if i%3 == 0 {
+			node = b2
+		}
+		if err := node.Subscribe(ctx, courier.UserTopic(u)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// What crosses Redis: every node channel, watched from outside.
+	watch := rdb.PSubscribe(ctx, prefix+"ev:n:*")
+	t.Cleanup(func() { watch.Close() })
+	if _, err := watch.Receive(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := pub.Publish(ctx, append(users, "offline"), courier.Event{Type: "message", Data: json.RawMessage(`{"seq":1}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for range 2 {
+		m, err := watch.ReceiveTimeout(ctx, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg := m.(*goredis.Message)
+		got[msg.Channel] = len(strings.Fields(strings.SplitN(msg.Payload, "\n", 2)[0]))
+	}
+	if want := map[string]int{redis.NodeChannel(b1): 40, redis.NodeChannel(b2): 20}; !maps.Equal(got, want) {
+		t.Fatalf("published %v (channel → users named), want %v", got, want)
+	}
+	if m, err := watch.ReceiveTimeout(ctx, 300*time.Millisecond); err == nil {
+		t.Fatalf("a third publish: %v", m)
+	}
+	for range 40 {
+		<-ch1
+	}
+	for range 20 {
+		<-ch2
+	}
+
+	// m1 leaves b1: the route goes with the last reference.
+	if err := b1.Subscribe(ctx, courier.UserTopic("m1")); err != nil {
+		t.Fatal(err)
+	}
+	b1.Unsubscribe(courier.UserTopic("m1"))
+	if n := rdb.ZCard(ctx, prefix+"rt:m1").Val(); n != 1 {
+		t.Fatalf("m1 has %d routes with one reference left, want 1", n)
+	}
+	b1.Unsubscribe(courier.UserTopic("m1"))
+	if n := rdb.ZCard(ctx, prefix+"rt:m1").Val(); n != 0 {
+		t.Fatalf("m1 has %d routes after its last reference, want 0", n)
+	}
+	if err := pub.Publish(ctx, []string{"m1"}, courier.Event{Type: "message"}); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := watch.ReceiveTimeout(ctx, 300*time.Millisecond); err == nil {
+		t.Fatalf("published to a user with no route: %v", m)
 	}
 }

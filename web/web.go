@@ -12,7 +12,10 @@ import (
 	"time"
 )
 
-//go:embed static
+// all: because the vendored @noble files include names that start with
+// an underscore (_md.js), which a plain pattern leaves out.
+//
+//go:embed all:static
 var embedded embed.FS
 
 // static is the embedded tree with "static/" stripped: the page's URL

@@ -118,6 +118,36 @@ func EventBus(t *testing.T, newNodes func(t *testing.T) (a, b courier.EventBus))
 		}
 	})
 
+	// A message is published once: a resend's publish of the same
+	// (conversation, seq) goes nowhere and says so; another seq goes out.
+	t.Run("PublishMessageOnce", func(t *testing.T) {
+		a, b := newNodes(t)
+		ctx := context.Background()
+		ch := record(b)
+		must(t, b.Subscribe(ctx, courier.UserTopic("u")))
+		conv := courier.NewID()
+		for i, c := range []struct {
+			seq  int64
+			want bool
+		}{{1, true}, {1, false}, {2, true}, {1, false}, {4097, true}, {4097, false}} {
+			published, err := a.PublishMessage(ctx, conv, c.seq, []string{"u"}, event(fmt.Sprintf(`{"seq":%d,"try":%d}`, c.seq, i)))
+			must(t, err)
+			if published != c.want {
+				t.Fatalf("publish %d of seq %d: published %v, want %v", i, c.seq, published, c.want)
+			}
+			if c.want {
+				next(t, ch, courier.UserTopic("u"), courier.EventMessage)
+			}
+		}
+		none(t, ch)
+		// The same seq in another conversation is another message.
+		published, err := a.PublishMessage(ctx, courier.NewID(), 1, []string{"u"}, event(`{"seq":1}`))
+		if err != nil || !published {
+			t.Fatalf("seq 1 of another conversation: published %v, %v", published, err)
+		}
+		next(t, ch, courier.UserTopic("u"), courier.EventMessage)
+	})
+
 	// The other half: a handler may keep what it was handed, and no later
 	// event is taken for it. The bus must neither write to a Data slice it
 	// handed on nor reuse its memory for another event.

@@ -43,8 +43,8 @@ export class Api {
   devices() { return this.call('GET', '/v1/devices'); }
   conversations(cursor = '') { return this.call('GET', `/v1/conversations?limit=200&cursor=${encodeURIComponent(cursor)}`); }
   conversation(id) { return this.call('GET', `/v1/conversations/${encodeURIComponent(id)}`); }
-  createDirect(userID) { return this.call('POST', '/v1/conversations', { kind: 'direct', user_id: userID }); }
-  createGroup(name, members) { return this.call('POST', '/v1/conversations', { kind: 'group', name, members }); }
+  createDirect(userID, encrypted = false) { return this.call('POST', '/v1/conversations', { kind: 'direct', user_id: userID, ...(encrypted ? { encrypted: true } : {}) }); }
+  createGroup(name, members, encrypted = false) { return this.call('POST', '/v1/conversations', { kind: 'group', name, members, ...(encrypted ? { encrypted: true } : {}) }); }
   blobInfo(id) { return this.call('GET', `/v1/media/${encodeURIComponent(id)}/info`); }
 
   // media fetches a blob or one of its variants as a Blob: an <img> cannot

@@ -6,6 +6,7 @@ import { Store, stateFor } from './store.js';
 import { Client } from './client.js';
 import { Api } from './api.js';
 import { dataURL } from './blurhash.js';
+import { mediaURL } from './e2e/page.js';
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, props = {}, ...kids) => {
@@ -19,6 +20,7 @@ let current = null; // open conversation ID
 const mediaCache = new Map(); // blob ID → element, kept across renders
 const progress = new Map(); // upload ID → {sent, size, name}
 const presence = new Map(); // user ID → {online, last_seen}
+const trust = new Map(); // contact's user ID → 'unverified' | 'verified' | 'changed' (e2e/device.js)
 
 const MARKS = { pending: '○', sent: '✓', delivered: '✓✓', read: '✓✓', failed: '!' };
 
@@ -52,6 +54,7 @@ function start() {
   client.addEventListener('media', (e) => { mediaCache.delete(e.detail.blob_id); rerender(); });
   client.addEventListener('typing', rerender);
   client.addEventListener('presence', (e) => { presence.set(e.detail.user_id, e.detail); rerender(); });
+  client.addEventListener('identity', (e) => { trust.set(e.detail.user_id, e.detail.trust); rerender(); });
   client.addEventListener('progress', (e) => {
     const d = e.detail;
     progress.set(d.upload_id, d);
@@ -88,14 +91,14 @@ function bindForms() {
     const id = $('direct-user').value.trim();
     const name = $('direct-name').value.trim();
     if (name) await saveContact(id, name);
-    const conv = await client.createDirect(id);
+    const conv = await client.createDirect(id, { encrypted: $('direct-encrypted').checked });
     e.target.reset();
     $('new-chat').open = false;
     location.hash = conv;
   }));
   $('group-form').addEventListener('submit', (e) => act(e, async () => {
     const ids = $('group-members').value.split(/[\s,]+/).filter(Boolean);
-    const conv = await client.createGroup($('group-name').value.trim(), ids);
+    const conv = await client.createGroup($('group-name').value.trim(), ids, { encrypted: $('group-encrypted').checked });
     e.target.reset();
     $('new-chat').open = false;
     location.hash = conv;
@@ -119,6 +122,31 @@ function bindForms() {
     location.reload();
   });
   $('viewer-close').addEventListener('click', closeViewer);
+  // The safety number of an encrypted direct conversation, to compare with
+  // the contact's in person (the Go client's SafetyNumber gives the same).
+  $('conv-verify').addEventListener('click', async () => {
+    const c = await store.conversation(current);
+    const other = (c?.member_ids || []).find((id) => id !== account.user_id);
+    if (!other) return;
+    $('viewer-body').replaceChildren(el('p', { className: 'hint', textContent: 'computing…' }));
+    $('viewer').hidden = false;
+    const n = await client.e2e.safetyNumber(other);
+    const note = el('p', { className: 'hint', textContent: 'The same 60 digits on both devices mean nobody sits between you.' });
+    const verify = el('button', { id: 'safety-verify', type: 'button', textContent: 'They match: mark as verified' });
+    verify.onclick = async () => {
+      if (await client.e2e.verify(other, n)) {
+        trust.set(other, 'verified');
+        closeViewer();
+        render();
+      } else {
+        note.textContent = 'Their keys changed again since this number was shown: close and compare the new one.';
+      }
+    };
+    $('viewer-body').replaceChildren(el('div', { className: 'safety' },
+      el('h3', { textContent: `Safety number with ${who(other)}` }),
+      el('code', { id: 'safety-number', textContent: n.match(/.{20}/g).map((l) => l.match(/.{5}/g).join(' ')).join('\n') }),
+      note, verify));
+  });
   $('viewer').addEventListener('click', (e) => { if (e.target === $('viewer')) closeViewer(); });
 }
 
@@ -187,6 +215,9 @@ async function renderConversation() {
   $('conv-view').hidden = !c;
   if (!c) return;
   $('conv-title').textContent = title(c);
+  $('conv-e2e').hidden = !c.encrypted;
+  $('conv-verify').hidden = !(c.encrypted && c.kind === 'direct' && client.e2e);
+  renderTrust(c);
   $('conv-view').dataset.convId = c.id;
   const members = await store.members(c.id);
   const other = c.kind === 'direct' ? (c.member_ids || []).find((id) => id !== account.user_id) : null;
@@ -215,7 +246,9 @@ function renderMessage(m, members, c) {
   li.dataset.state = state;
   li.dataset.localId = m.local_id;
   if (!own && c.kind === 'group') li.append(el('div', { className: 'sender', textContent: who(m.sender_id) }));
-  for (const id of m.attachments || []) li.append(attachment(id));
+  if (m.media?.length) for (const ref of m.media) li.append(encryptedAttachment(ref));
+  else for (const id of m.attachments || []) li.append(attachment(id));
+  if (m.locked) li.append(el('div', { className: 'text locked', textContent: 'Encrypted: waiting for this message\'s key' }));
   if (own && (m.attachments || []).length === 0) for (const id of m.uploads || []) li.append(localAttachment(id));
   if (m.text) li.append(el('div', { className: 'text', textContent: m.text }));
   const meta = el('div', { className: 'meta' }, el('time', { textContent: fmtTime(m.ts || m.local_ts) }));
@@ -260,8 +293,10 @@ function localAttachment(uploadID) {
   const box = el('div', { className: 'media pending' });
   store.upload(uploadID).then((u) => {
     if (!u) return;
-    if (u.type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(u.file), alt: u.name }));
-    else box.append(el('div', { className: 'file', textContent: u.name }));
+    // An encrypted upload's row keeps the picked file as original (e2e/page.js).
+    const file = u.original || u.file, type = u.e2e?.content_type || u.type, name = u.e2e?.filename || u.name;
+    if (type.startsWith('image/')) box.append(el('img', { src: URL.createObjectURL(file), alt: name }));
+    else box.append(el('div', { className: 'file', textContent: name }));
   });
   mediaCache.set(key, box);
   return box;
@@ -317,6 +352,60 @@ async function fillAttachment(box, id, tries) {
     link.remove();
   };
   box.replaceChildren(a);
+}
+
+// renderTrust says what this device knows of an encrypted direct
+// contact's keys: verified, or changed since first seen (a new device, a
+// reinstall, or a server lying), until the user verifies the safety number.
+function renderTrust(c) {
+  const other = c.kind === 'direct' ? (c.member_ids || []).find((id) => id !== account.user_id) : null;
+  const box = $('conv-trust');
+  box.hidden = true;
+  if (!c.encrypted || !other || !client.e2e) return;
+  if (!trust.has(other)) {
+    trust.set(other, 'unknown');
+    client.e2e.contactTrust(other).then((t) => { trust.set(other, t); render(); }).catch((e) => { trust.delete(other); console.warn('courier: contact keys', e); });
+  }
+  const t = trust.get(other);
+  box.dataset.trust = t;
+  box.textContent = t === 'verified' ? 'verified' : t === 'changed' ? 'keys changed: compare the safety number' : '';
+  box.hidden = !box.textContent;
+}
+
+// encryptedAttachment shows a file of an encrypted message: its thumbnail
+// (a second encrypted blob) decrypted here, a click for the whole picture;
+// other files are a link that decrypts and downloads with the file's name.
+function encryptedAttachment(ref) {
+  if (mediaCache.has(ref.blob_id)) return mediaCache.get(ref.blob_id);
+  const box = el('div', { className: 'media e2e' });
+  box.dataset.blobId = ref.blob_id;
+  mediaCache.set(ref.blob_id, box);
+  if (ref.thumbnail) {
+    const img = el('img', { alt: ref.filename || 'photo', className: 'placeholder' });
+    box.append(img);
+    mediaURL(client.api, ref.thumbnail).then((url) => {
+      img.src = url;
+      img.className = 'thumb';
+      box.dataset.thumb = 'loaded';
+    }).catch((e) => console.warn('courier: encrypted thumbnail', ref.blob_id, e));
+    box.onclick = async () => {
+      $('viewer-body').replaceChildren(el('p', { className: 'hint', textContent: 'loading…' }));
+      $('viewer').hidden = false;
+      $('viewer-body').replaceChildren(el('img', { src: await mediaURL(client.api, ref), alt: ref.filename || 'photo' }));
+    };
+    box.tabIndex = 0;
+    return box;
+  }
+  const a = el('a', { href: '#', className: 'file', textContent: `${ref.filename || 'file'} (${fmtSize(ref.size)})` });
+  a.onclick = async (e) => {
+    e.preventDefault();
+    const link = el('a', { href: await mediaURL(client.api, ref), download: ref.filename || 'file' });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  };
+  box.append(a);
+  return box;
 }
 
 async function openViewer(b) {

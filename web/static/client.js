@@ -16,6 +16,7 @@ import { Api, ApiError } from './api.js';
 import { Socket, FrameError } from './socket.js';
 import { encodeBody, decodeBody } from './store.js';
 import { upload } from './tus.js';
+import { PageE2E } from './e2e/page.js';
 
 // Errors a resend would meet again: the message fails and holds its
 // conversation's queue until Retry or Discard (docs/client.md).
@@ -39,6 +40,8 @@ export class Client extends EventTarget {
     this.deliveredTimer = null;
     this.gapTimer = null;
     this.syncing = null;
+    // Encrypted conversations need the device's own ID (a pasted token has none).
+    this.e2e = account.device_id ? new PageE2E(this) : null;
     this.socket = new Socket(account.token, {
       onFrame: (f) => { this.chain = this.chain.then(() => this.onFrame(f)).catch((e) => console.warn('courier: frame', f.type, e)); },
       onOpen: () => this.afterConnect(),
@@ -61,6 +64,7 @@ export class Client extends EventTarget {
   // online: the outbox drains, owed receipts go out, presence is watched.
   async afterConnect() {
     this.emit('connection', { state: 'syncing' });
+    if (this.e2e) await this.e2e.connected().catch((e) => console.warn('courier: e2e', e));
     await this.sync();
     await this.refreshConversations();
     setTimeout(() => {
@@ -139,11 +143,13 @@ export class Client extends EventTarget {
         return this.emit('media', d);
       case 'resync': this.sync().catch(() => {}); return;
       case 'device.revoked': return;
+      case 'mailbox': case 'keys.low': case 'devices.changed': return this.e2e?.onFrame(f);
       default: return;
     }
   }
 
   async onMessage(d) {
+    if (this.e2e) d = await this.e2e.incoming(d);
     const r = await this.store.storeMessage(this.me, d, await this.openBody(d));
     if (!r.known) await this.fetchConversation(d.conversation_id);
     if (r.kind === 'own') this.sending.delete(d.conversation_id);
@@ -194,8 +200,13 @@ export class Client extends EventTarget {
     const m = await this.store.message(localID);
     if (!m || m.state === 'failed') return;
     try {
-      const blobIDs = await this.uploadAll(m);
-      const res = await this.socket.request('send', await this.sendFrame(m, blobIDs));
+      const encrypted = this.e2e && (await this.e2e.encrypted(conv));
+      const rows = encrypted ? await this.e2e.prepareUploads(m) : null;
+      const blobIDs = await this.uploadAll(m, rows);
+      const frame = await this.sendFrame(m, blobIDs);
+      const res = encrypted
+        ? await this.e2e.send(conv, m, rows, (body, devices) => this.socket.request('send', { ...frame, body, devices }))
+        : await this.socket.request('send', frame);
       await this.store.markSent(localID, res.seq, res.ts);
       this.emit('change', { conversation_id: conv });
       setTimeout(() => this.drain(), 0);
@@ -226,16 +237,21 @@ export class Client extends EventTarget {
     return decodeBody(d.body);
   }
 
-  async uploadAll(m) {
-    if (m.attachments?.length === (m.uploads || []).length && m.attachments.length) return m.attachments;
+  // uploadAll uploads a message's files; rows, for an encrypted
+  // conversation, are its encrypted upload rows, each maybe with a
+  // thumbnail row (e2e/page.js), whose blobs are attachments too.
+  async uploadAll(m, rows = null) {
+    if (!rows && m.attachments?.length === (m.uploads || []).length && m.attachments.length) return m.attachments;
     const ids = [];
-    for (const id of m.uploads || []) {
-      const u = await this.store.upload(id);
+    const all = rows ? rows.flatMap((u) => (u.thumb ? [u, u.thumb] : [u])) : null;
+    for (const id of all ? all.map((u) => u.id) : m.uploads || []) {
+      const u = all ? all.find((x) => x.id === id) : await this.store.upload(id);
       if (!u) continue;
       if (u.blob_id) { ids.push(u.blob_id); continue; }
       const blobID = await upload(this.me.token, u, {
         chunk: Number(localStorage.getItem('courier-upload-chunk')) || undefined,
-        save: (x) => this.store.saveUpload(x),
+        // A thumbnail's row lives inside its file's row: saving the file's saves both.
+        save: (x) => this.store.saveUpload(rows?.find((r) => r.thumb === x) ?? x),
         onProgress: (sent, size) => {
           const detail = { upload_id: u.id, local_id: m.local_id, conversation_id: m.conversation_id, sent, size };
           this.emit('progress', detail);
@@ -368,16 +384,16 @@ export class Client extends EventTarget {
 
   // --- conversations ---
 
-  async createDirect(userID) {
-    const c = await this.api.createDirect(userID);
+  async createDirect(userID, { encrypted = false } = {}) {
+    const c = await this.api.createDirect(userID, encrypted);
     await this.store.upsertConversation(c, c.members || []);
     this.emit('change', { conversation_id: c.conversation_id });
     this.watchPresence();
     return c.conversation_id;
   }
 
-  async createGroup(name, members) {
-    const c = await this.api.createGroup(name, members);
+  async createGroup(name, members, { encrypted = false } = {}) {
+    const c = await this.api.createGroup(name, members, encrypted);
     await this.store.upsertConversation(c, c.members || []);
     this.emit('change', { conversation_id: c.conversation_id });
     return c.conversation_id;

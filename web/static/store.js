@@ -284,6 +284,9 @@ export class Store {
             attachments: f.attachments || [], uploads: [], ts: f.ts, local_ts: f.ts,
             state: f.sender_id === me.user_id ? 'sent' : 'received', error: null,
           };
+          // An encrypted message (e2e/page.js): its files' keys, or locked with its envelope until its key comes.
+          if (f.media) m.media = f.media;
+          if (f.locked) Object.assign(m, { locked: true, envelope: f.envelope });
         }
         m.local_id = await req(s.messages.put(m));
         result.message = m;

@@ -9,9 +9,18 @@ const CACHE = 'courier-web-v1';
 const SHELL = ['/', '/app.js', '/api.js', '/client.js', '/socket.js', '/store.js', '/tus.js',
   '/blurhash.js', '/style.css', '/icon.svg', '/icon-attach.svg', '/icon-file.svg'];
 
+// The encryption modules client.js imports, and the vendored libraries
+// they import, which vendor/lock.json lists (TestServiceWorkerShell checks
+// this list against static/e2e).
+const E2E = ['bytes', 'chain', 'device', 'hpke', 'identity', 'keystore', 'media', 'page', 'safety', 'senderkey']
+  .map((n) => `/e2e/${n}.js`);
+
 self.addEventListener('install', (e) => {
   self.skipWaiting();
-  e.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)));
+  e.waitUntil(caches.open(CACHE).then(async (c) => {
+    const lock = await (await fetch('/vendor/lock.json', { cache: 'no-cache' })).json();
+    await c.addAll([...SHELL, ...E2E, ...lock.files.map((f) => `/vendor/${f.file}`)]);
+  }));
 });
 self.addEventListener('activate', (e) => { e.waitUntil(self.clients.claim()); });
 

@@ -43,7 +43,7 @@ export async function upload(token, u, { save, onProgress, chunk = CHUNK }) {
     const meta = [
       `filename ${b64(u.name || 'file')}`,
       `filetype ${b64(u.type || 'application/octet-stream')}`,
-      `mode ${b64('plain')}`,
+      `mode ${b64(u.mode || 'plain')}`,
       `idempotency-key ${b64(u.id)}`,
     ].join(',');
     const body = u.file.slice(0, Math.min(chunk, u.size));
