@@ -15,8 +15,8 @@ services:
 	./scripts/services.sh
 
 run: services build
-	@echo "==> Courier on http://127.0.0.1:8080 — try:"
-	@echo "    curl -s -XPOST localhost:8080/v1/accounts -d '{\"name\":\"alice\"}'"
+	@echo "==> Courier on http://127.0.0.1:8080 — open http://localhost:8080/ for the web chat"
+	@echo "    (sign up there and at http://127.0.0.1:8080/ to chat with yourself, or: curl -s -XPOST localhost:8080/v1/accounts -d '{\"name\":\"alice\"}')"
 	COURIER_LOG_FORMAT=$${COURIER_LOG_FORMAT:-text} ./$(BIN) dev
 
 vet:

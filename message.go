@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -20,7 +21,53 @@ type Message struct {
 	Body           []byte    `json:"body"`
 	Attachments    []string  `json:"attachments,omitempty"`
 	CreatedAt      time.Time `json:"ts"`
+
+	// Kind, Target: a change to the earlier message Target (a reaction,
+	// an edit, a delete for everyone); empty for a message.
+	Kind   MessageKind `json:"kind,omitempty"`
+	Target int64       `json:"target_seq,omitempty"`
+	// ReplyTo is the seq of the message this one quotes.
+	ReplyTo int64 `json:"reply_to,omitempty"`
+	// EditedSeq, DeletedSeq: the latest edit of this message, and the
+	// delete that removed it. The server keeps the edited body in place of
+	// the original, and after a delete nothing but this tombstone.
+	EditedSeq  int64 `json:"edited_seq,omitempty"`
+	DeletedSeq int64 `json:"deleted_seq,omitempty"`
+	// Reactions counts the members' current reactions by emoji, in a
+	// plain conversation, when the message is read from history or sync.
+	Reactions map[string]int `json:"reactions,omitempty"`
 }
+
+// MessageKind says what an entry of a conversation's log is. A change to
+// an earlier message is an entry of its own, with its own seq, so sync,
+// order and receipts treat it as they treat a message (docs/protocol.md,
+// "Replies, reactions, edits and deletes").
+type MessageKind string
+
+const (
+	KindMessage MessageKind = ""
+	// KindReaction sets the sender's one reaction to Target: in a plain
+	// conversation Body is the emoji (at most MaxReactionLen bytes of
+	// text), in an encrypted one ciphertext; an empty Body removes it.
+	KindReaction MessageKind = "reaction"
+	// KindEdit replaces Target's body: only its sender, within the edit
+	// window, and never after a delete.
+	KindEdit MessageKind = "edit"
+	// KindDelete removes Target for everyone: its body, its attachments
+	// and the text of its edits. Its sender within the delete window, or
+	// an admin of a group at any time. Body and attachments are empty.
+	KindDelete MessageKind = "delete"
+)
+
+// MaxReactionLen bounds a plain reaction: one emoji, however many code
+// points it takes (a family with skin tones is 35 bytes).
+const MaxReactionLen = 64
+
+// Default windows for changes, as WhatsApp has them.
+const (
+	DefaultEditWindow   = 15 * time.Minute
+	DefaultDeleteWindow = 48 * time.Hour
+)
 
 // MessageMeta is a message without its body, for conversation lists.
 type MessageMeta struct {
@@ -36,6 +83,11 @@ type SendRequest struct {
 	ClientID       string // unique per sending device; resends reuse it
 	Body           []byte
 	Attachments    []string // blob IDs the sender owns or may already read
+	// Kind and Target make this a change to an earlier message; ReplyTo
+	// quotes one (a message only).
+	Kind    MessageKind
+	Target  int64
+	ReplyTo int64
 	// Devices, in an encrypted conversation, are the recipient devices
 	// the sender encrypted for: every live device with an identity key of
 	// every member, the sending device left out. Any other set is refused
@@ -84,12 +136,56 @@ func (r *SendRequest) Validate() error {
 	case !utf8.ValidString(r.ClientID) || strings.ContainsRune(r.ClientID, 0):
 		// PostgreSQL text holds neither: refused here, not as a failed insert.
 		return Errorf(EINVALID, "client_id must be UTF-8 text without NUL")
-	case len(r.Body) == 0 && len(r.Attachments) == 0:
-		return Errorf(EINVALID, "a message needs a body or attachments")
 	case len(r.Devices) > MaxSendDevices:
 		return Errorf(ETOOLARGE, "at most %d recipient devices", MaxSendDevices)
 	}
+	return r.validateKind()
+}
+
+// validateKind checks the fields that depend on the kind of entry.
+func (r *SendRequest) validateKind() error {
+	switch r.Kind {
+	case KindMessage:
+		switch {
+		case r.Target != 0:
+			return Errorf(EINVALID, "target_seq is for reactions, edits and deletes")
+		case r.ReplyTo < 0:
+			return Errorf(EINVALID, "reply_to must be a seq")
+		case len(r.Body) == 0 && len(r.Attachments) == 0:
+			return Errorf(EINVALID, "a message needs a body or attachments")
+		}
+		return nil
+	case KindReaction, KindEdit, KindDelete:
+	default:
+		return Errorf(EINVALID, "unknown kind %q", r.Kind)
+	}
+	switch {
+	case r.Target <= 0:
+		return Errorf(EINVALID, "a %s needs target_seq, the seq of the message it changes", r.Kind)
+	case r.ReplyTo != 0:
+		return Errorf(EINVALID, "only a message can reply_to another")
+	case len(r.Attachments) > 0:
+		return Errorf(EINVALID, "a %s carries no attachments", r.Kind)
+	case r.Kind == KindEdit && len(r.Body) == 0:
+		return Errorf(EINVALID, "an edit needs the new body")
+	case r.Kind == KindDelete && len(r.Body) > 0:
+		return Errorf(EINVALID, "a delete carries no body")
+	}
 	return nil
+}
+
+// PlainReaction reports whether body can be a reaction in a plain
+// conversation: empty (removal) or short text with no control characters.
+func PlainReaction(body []byte) bool {
+	if len(body) > MaxReactionLen || !utf8.Valid(body) {
+		return false
+	}
+	for _, r := range string(body) {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // ReceiptKind is delivered or read.

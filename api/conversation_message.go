@@ -15,6 +15,11 @@ type SendMessageRequest struct {
 	Attachments []string `json:"attachments,omitempty"`
 	// Devices: the recipient devices of an encrypted message.
 	Devices []string `json:"devices,omitempty"`
+	// Kind and TargetSeq: a reaction, edit or delete of an earlier
+	// message; ReplyTo: the seq a message quotes (docs/protocol.md).
+	Kind      courier.MessageKind `json:"kind,omitempty"`
+	TargetSeq int64               `json:"target_seq,omitempty"`
+	ReplyTo   int64               `json:"reply_to,omitempty"`
 }
 
 // SentMessage answers a send: 201 when stored now, 200 with the original
@@ -34,7 +39,8 @@ func (h *messagingHandlers) send(w http.ResponseWriter, r *http.Request) {
 	}
 	me := courier.DeviceFromContext(r.Context())
 	m, created, err := h.msgs.Send(r.Context(), me, courier.SendRequest{ConversationID: r.PathValue("id"),
-		ClientID: req.ClientID, Body: req.Body, Attachments: req.Attachments, Devices: req.Devices})
+		ClientID: req.ClientID, Body: req.Body, Attachments: req.Attachments, Devices: req.Devices,
+		Kind: req.Kind, Target: req.TargetSeq, ReplyTo: req.ReplyTo})
 	if err != nil {
 		Error(w, r, err)
 		return

@@ -98,11 +98,16 @@ func NewServer(cfg Config, accounts courier.AccountService, logger *slog.Logger,
 	}
 	s.registerAccountRoutes()
 	s.registerHealthRoutes(reg)
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		Error(w, r, courier.Errorf(courier.ENOTFOUND, "no such endpoint"))
-	})
+	s.mux.Handle("/", NotFound)
 	return s
 }
+
+// NotFound answers every path nothing else serves with the JSON 404 of the
+// API; the web client's file server uses it too, so a missing file looks
+// like a missing endpoint.
+var NotFound http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	Error(w, r, courier.Errorf(courier.ENOTFOUND, "no such endpoint"))
+})
 
 // Handle registers h on pattern (net/http ServeMux syntax). Used by
 // cmd/courier to mount the tus endpoint, media and the WebSocket gateway.

@@ -74,6 +74,8 @@ type Client struct {
 	uploads  map[int64]bool       // messages whose uploads run
 	learning map[string]bool      // conversations whose details are being fetched
 	closing  bool                 // Close began: no new background work (bg)
+	started  bool                 // the outbox sender runs (the first Start)
+	running  bool                 // run is dialing or connected
 	bg       sync.WaitGroup       // background downloads (thumbnails); Close waits for them
 
 	ident       *e2e.Identity // this device's, loaded once (e2e_keys.go)
@@ -81,6 +83,7 @@ type Client struct {
 
 	receipts receiptBatcher
 	typing   typingState
+	inbound  inbound // messages from the server waiting for storeLoop
 }
 
 // New opens a client on the store's account. Start connects it.
@@ -123,6 +126,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c.receipts.init(c)
 	c.typing.init(c)
+	c.inbound.init()
 	if err := c.sweepOutgoing(context.Background()); err != nil {
 		c.log.Warn("client: clean the outgoing folder", "err", err)
 	}
@@ -139,11 +143,26 @@ func (c *Client) Store() *Store { return c.store }
 // Close.
 func (c *Client) Events() <-chan Event { return c.events.out }
 
-// Start connects and keeps the client connected until Close.
+// Start connects and keeps the client connected until Close. After the
+// connection stopped for good (Revoked, Replaced) Start connects again:
+// an app calls it when the user comes back to a device another socket
+// had replaced. It does nothing while the client is connecting or
+// connected.
 func (c *Client) Start() {
-	c.wg.Add(2)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.running || c.closing {
+		return
+	}
+	c.running = true
+	if !c.started {
+		c.started = true
+		c.wg.Add(2)
+		go c.sendLoop()
+		go c.storeLoop()
+	}
+	c.wg.Add(1)
 	go c.run()
-	go c.sendLoop()
 }
 
 // Close disconnects and stops every goroutine. The store stays open (the
@@ -186,40 +205,80 @@ func (c *Client) setState(s ConnectionState, err error) {
 	}
 }
 
-// run dials, runs a session, and redials after it ends: at once after
-// 1001 (node going away) and 4000 (slow consumer), never after 4001
-// (revoked) or a refused token, and otherwise after a backoff that
-// doubles up to MaxBackoff with full jitter, so a hundred phones dropped
-// by one node do not come back in the same millisecond.
+// afterClose is what run does once a connection ended, or a dial failed.
+type afterClose int
+
+const (
+	backOff      afterClose = iota // 1009, 1013, a network failure: redial after a backoff
+	redialNow                      // 1001 going away, 4000 slow consumer: redial at once and sync
+	stopRevoked                    // 4001, or the token refused at dial: never redial with it
+	stopReplaced                   // 4002: a newer socket of this device is live; do not take it back
+)
+
+// closeAction maps why a connection ended to what the client does, one
+// case per close code of docs/protocol.md. 4002 is final because the
+// socket that replaced this one is the live one: redialing would close
+// it with 4002 in turn, and two copies of an app (or a process the OS
+// thought dead and its successor) would take turns replacing each other.
+// 1009 backs off: the server hangs up on a frame over 1 MiB, which this
+// client never writes (Send refuses bodies over the limit), so it means a
+// broken path, not something a quick retry fixes.
+func closeAction(err error) afterClose {
+	if courier.ErrorCode(err) == courier.EUNAUTHORIZED {
+		return stopRevoked
+	}
+	var ce *CloseError
+	if !errors.As(err, &ce) {
+		return backOff
+	}
+	switch ce.Code {
+	case courier.CloseRevoked:
+		return stopRevoked
+	case courier.CloseReplaced:
+		return stopReplaced
+	case CloseGoingAway, courier.CloseSlowConsumer:
+		return redialNow
+	default: // CloseTryLater, CloseTooLarge, none (network)
+		return backOff
+	}
+}
+
+// run dials, runs a session, and redials after it ends as closeAction
+// says: at once after 1001 (node going away) and 4000 (slow consumer),
+// never after 4001 (revoked), 4002 (replaced) or a refused token, and
+// otherwise after a backoff that doubles up to MaxBackoff with full
+// jitter, so a hundred phones dropped by one node do not come back in the
+// same millisecond.
 func (c *Client) run() {
 	defer c.wg.Done()
+	defer func() {
+		c.mu.Lock()
+		c.running = false
+		c.mu.Unlock()
+	}()
 	attempt := 0
 	for c.ctx.Err() == nil {
 		c.setState(Connecting, nil)
 		conn, err := Dial(c.ctx, c.acct.URL, c.acct.Token, ConnConfig{PingInterval: c.cfg.PingInterval}, c.handleFrame)
-		if courier.ErrorCode(err) == courier.EUNAUTHORIZED {
-			c.setState(Revoked, err)
-			return
-		}
 		if err == nil {
 			started := time.Now()
 			err = c.session(conn)
 			if time.Since(started) > 10*time.Second {
 				attempt = 0 // it held: the next failure starts the backoff over
 			}
-			var ce *CloseError
-			if errors.As(err, &ce) {
-				switch ce.Code {
-				case courier.CloseRevoked:
-					c.setState(Revoked, err)
-					return
-				case CloseGoingAway, courier.CloseSlowConsumer:
-					attempt = 0
-				}
-			}
 		}
 		if c.ctx.Err() != nil {
 			return
+		}
+		switch closeAction(err) {
+		case stopRevoked:
+			c.stopped(Revoked, err)
+			return
+		case stopReplaced:
+			c.stopped(Replaced, err)
+			return
+		case redialNow:
+			attempt = 0
 		}
 		c.setState(Offline, err)
 		wait := c.backoff(attempt)
@@ -230,6 +289,15 @@ func (c *Client) run() {
 			return
 		}
 	}
+}
+
+// stopped records that run ends for good, before it says why: an app
+// that calls Start on the event starts a new run.
+func (c *Client) stopped(s ConnectionState, err error) {
+	c.mu.Lock()
+	c.running = false
+	c.mu.Unlock()
+	c.setState(s, err)
 }
 
 // backoff is the wait before reconnect attempt n (0 for the first): a

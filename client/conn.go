@@ -21,6 +21,8 @@ const (
 	CloseGoingAway = websocket.CloseGoingAway     // 1001: node shutting down; reconnect at once
 	CloseTooLarge  = websocket.CloseMessageTooBig // 1009: a frame over 1 MiB
 	CloseTryLater  = websocket.CloseTryAgainLater // 1013: node could not subscribe; back off
+	// 4000 (slow consumer), 4001 (revoked) and 4002 (replaced) are
+	// courier.CloseSlowConsumer, CloseRevoked and CloseReplaced.
 )
 
 // Keepalive: the server pings every 54 s and drops a socket silent for

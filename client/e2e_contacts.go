@@ -114,7 +114,7 @@ func (c *Client) knowContact(ctx context.Context, userID string) error {
 // contactTampered marks a contact changed whatever their key set: the
 // directory served another identity for a device already known.
 func (c *Client) contactTampered(ctx context.Context, userID string) {
-	res, err := c.store.db.ExecContext(ctx, `UPDATE e2e_contacts SET changed = 1 WHERE user_id = ? AND changed = 0`, userID)
+	res, err := c.store.exec(ctx, `UPDATE e2e_contacts SET changed = 1 WHERE user_id = ? AND changed = 0`, userID)
 	if err != nil {
 		c.warn("client: mark a contact changed", "user_id", userID, "err", err)
 	} else if n, _ := res.RowsAffected(); n > 0 {

@@ -175,7 +175,7 @@ func (c *Client) trustIdentity(ctx context.Context, userID, deviceID string, key
 	var known []byte
 	err := c.store.db.QueryRowContext(ctx, `SELECT identity_key FROM e2e_devices WHERE device_id = ?`, deviceID).Scan(&known)
 	if err == sql.ErrNoRows {
-		_, err = c.store.db.ExecContext(ctx, `INSERT INTO e2e_devices(device_id, user_id, identity_key) VALUES(?, ?, ?)
+		_, err = c.store.exec(ctx, `INSERT INTO e2e_devices(device_id, user_id, identity_key) VALUES(?, ?, ?)
 			ON CONFLICT(device_id) DO NOTHING`, deviceID, userID, key)
 		return err == nil
 	}

@@ -254,7 +254,7 @@ func (c *Client) downloadDecrypted(ctx context.Context, blobID string, key *e2e.
 	if err := os.WriteFile(p, plain, 0o600); err != nil {
 		return "", err
 	}
-	_, err = c.store.db.ExecContext(ctx, `INSERT INTO media_cache(blob_id, variant, path, size, used_at) VALUES(?, ?, ?, ?, ?)
+	_, err = c.store.exec(ctx, `INSERT INTO media_cache(blob_id, variant, path, size, used_at) VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(blob_id, variant) DO UPDATE SET path = excluded.path, size = excluded.size, used_at = excluded.used_at`,
 		blobID, variantDecrypted, p, len(plain), time.Now().UnixNano())
 	return p, err

@@ -102,6 +102,7 @@ const (
 	Syncing    ConnectionState = "syncing"    // connected, catching up
 	Online     ConnectionState = "online"     // caught up; live
 	Revoked    ConnectionState = "revoked"    // the token was refused or revoked: sign in again
+	Replaced   ConnectionState = "replaced"   // a newer socket of this device (or user) took over: stopped until Start
 	Closed     ConnectionState = "closed"     // Close was called
 )
 

@@ -134,7 +134,7 @@ func (c *Client) refreshConversation(ctx context.Context, id string) error {
 	err := c.api.do(ctx, http.MethodGet, "/v1/conversations/"+id, nil, &conv)
 	if courier.ErrorCode(err) == courier.ENOTFOUND {
 		// Removed from it: keep the history, stop asking.
-		_, err = c.store.db.ExecContext(ctx, `UPDATE conversations SET known = 1 WHERE id = ?`, id)
+		_, err = c.store.exec(ctx, `UPDATE conversations SET known = 1 WHERE id = ?`, id)
 		return err
 	} else if err != nil {
 		return err

@@ -21,7 +21,7 @@ func (c *Client) applyMedia(f Frame) {
 	if f.Decode(&b) != nil || b.ID == "" {
 		return
 	}
-	if _, err := c.store.db.ExecContext(c.ctx, `INSERT INTO blobs(id, state, info) VALUES(?, ?, ?)
+	if _, err := c.store.exec(c.ctx, `INSERT INTO blobs(id, state, info) VALUES(?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET state = excluded.state, info = excluded.info`, b.ID, string(b.State), string(f.Data)); err != nil {
 		c.warn("client: store blob", "err", err)
 	}
@@ -45,7 +45,7 @@ func (c *Client) Blob(ctx context.Context, blobID string) (*courier.Blob, error)
 		return nil, err
 	}
 	raw, _ := json.Marshal(b)
-	c.store.db.ExecContext(ctx, `INSERT INTO blobs(id, state, info) VALUES(?, ?, ?)
+	c.store.exec(ctx, `INSERT INTO blobs(id, state, info) VALUES(?, ?, ?)
 		ON CONFLICT(id) DO UPDATE SET state = excluded.state, info = excluded.info`, b.ID, string(b.State), string(raw))
 	return &b, nil
 }
@@ -76,7 +76,7 @@ func (c *Client) download(ctx context.Context, blobID, variant string) (string, 
 	err := c.store.db.QueryRowContext(ctx, `SELECT path FROM media_cache WHERE blob_id = ? AND variant = ?`, blobID, variant).Scan(&p)
 	if err == nil {
 		if _, err := os.Stat(p); err == nil {
-			c.store.db.ExecContext(ctx, `UPDATE media_cache SET used_at = ? WHERE blob_id = ? AND variant = ?`, time.Now().UnixNano(), blobID, variant)
+			c.store.exec(ctx, `UPDATE media_cache SET used_at = ? WHERE blob_id = ? AND variant = ?`, time.Now().UnixNano(), blobID, variant)
 			return p, nil
 		}
 	}
@@ -122,7 +122,7 @@ func (c *Client) download(ctx context.Context, blobID, variant string) (string, 
 		os.Remove(tmp.Name())
 		return "", courier.Unavailable("server", err)
 	}
-	_, err = c.store.db.ExecContext(ctx, `INSERT INTO media_cache(blob_id, variant, path, size, used_at) VALUES(?, ?, ?, ?, ?)
+	_, err = c.store.exec(ctx, `INSERT INTO media_cache(blob_id, variant, path, size, used_at) VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(blob_id, variant) DO UPDATE SET path = excluded.path, size = excluded.size, used_at = excluded.used_at`,
 		blobID, variant, p, n, time.Now().UnixNano())
 	return p, err

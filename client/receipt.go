@@ -139,7 +139,7 @@ func (c *Client) sendReceipt(conn *Conn, conv string, kind courier.ReceiptKind, 
 	if err := f.Decode(&r); err != nil {
 		return err
 	}
-	_, err = c.store.db.ExecContext(c.ctx, `UPDATE conversations SET delivered_told = MAX(delivered_told, ?),
+	_, err = c.store.exec(c.ctx, `UPDATE conversations SET delivered_told = MAX(delivered_told, ?),
 		read_told = MAX(read_told, ?) WHERE id = ?`, r.DeliveredSeq, r.ReadSeq, conv)
 	return err
 }
@@ -148,7 +148,7 @@ func (c *Client) sendReceipt(conn *Conn, conv string, kind courier.ReceiptKind, 
 // unread count drops at once (in the store), and the read receipt goes to
 // the server now or, offline, after the next sync.
 func (c *Client) MarkRead(ctx context.Context, conversationID string, seq int64) error {
-	if _, err := c.store.db.ExecContext(ctx, `UPDATE conversations SET read_seq = MAX(read_seq, ?) WHERE id = ?`, seq, conversationID); err != nil {
+	if _, err := c.store.exec(ctx, `UPDATE conversations SET read_seq = MAX(read_seq, ?) WHERE id = ?`, seq, conversationID); err != nil {
 		return err
 	}
 	if conn := c.currentConn(); conn != nil {

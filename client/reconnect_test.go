@@ -9,6 +9,7 @@ import (
 	"github.com/courier-chat/courier"
 	"github.com/courier-chat/courier/client"
 	"github.com/courier-chat/courier/internal/clienttest"
+	"github.com/courier-chat/courier/internal/testserver"
 )
 
 // A node shutting down closes sockets with 1001: the client goes offline,
@@ -72,4 +73,61 @@ func TestClient_RevokedStops(t *testing.T) {
 	again := clienttest.Open(t, tabletAcct, t.TempDir())
 	again.Start()
 	clienttest.WaitEvent(again, "refused", func(e client.ConnectionEvent) bool { return e.State == client.Revoked })
+}
+
+// A second socket of one device over the server's cap (one here) closes
+// the first with 4002: the replaced client stops for good, saying why,
+// and does not dial again (which would replace the newer socket in turn,
+// the two taking turns forever). The newer one stays live, and Start
+// takes the device back when the app wants it.
+func TestClient_ReplacedStops(t *testing.T) {
+	srv := testserver.Start(t, testserver.Options{MessageRate: 1000, Env: []string{"COURIER_WS_MAX_PER_DEVICE=1"}})
+	ctx := context.Background()
+	alice, bob := clienttest.NewAccount(t, srv.URL(), "alice"), clienttest.NewAccount(t, srv.URL(), "bob")
+	bob.Start()
+	alice.Start()
+	alice.WaitOnline()
+	bob.WaitOnline()
+
+	newer := clienttest.Open(t, alice.Acct, t.TempDir()) // the same device token, another process
+	newer.Start()
+	e := clienttest.WaitEvent(alice, "replaced", func(e client.ConnectionEvent) bool { return e.State == client.Replaced })
+	var ce *client.CloseError
+	if !errors.As(e.Err, &ce) || ce.Code != courier.CloseReplaced {
+		t.Fatalf("replaced because %v, want close 4002", e.Err)
+	}
+	newer.WaitOnline()
+
+	// The newer socket keeps getting messages: had the replaced client
+	// dialed again, it would have closed the newer one with 4002.
+	conv, err := bob.CreateDirect(ctx, alice.Acct.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		bob.Send(ctx, conv.ID, []byte(fmt.Sprint("to the newer socket ", i)))
+	}
+	newer.WaitMessages(conv.ID, "bob's messages", func(ms []client.Message) bool { return len(ms) == 3 })
+	if s := alice.State(); s != client.Replaced {
+		t.Fatalf("the replaced client is %s, want it to stay replaced", s)
+	}
+	for _, e := range newer.Seen() {
+		if e, ok := e.(client.ConnectionEvent); ok && e.State == client.Replaced {
+			t.Fatalf("the newer client was replaced back: %+v", e)
+		}
+	}
+	after := false
+	for _, e := range alice.Seen() {
+		if e, ok := e.(client.ConnectionEvent); ok {
+			if after && e.State == client.Connecting {
+				t.Fatal("the replaced client dialed again by itself")
+			}
+			after = after || e.State == client.Replaced
+		}
+	}
+
+	// Start again takes the device back: now the newer one is replaced.
+	alice.Start()
+	clienttest.WaitEvent(newer, "replaced by the restarted client", func(e client.ConnectionEvent) bool { return e.State == client.Replaced })
+	alice.WaitMessages(conv.ID, "bob's messages, synced", func(ms []client.Message) bool { return len(ms) == 3 })
 }

@@ -63,8 +63,8 @@ func (c *Client) session(conn *Conn) error {
 
 // sync sends `sync` with every cursor and applies `synced`, repeating
 // while conversations were cut at the limit. The messages themselves
-// arrive before `synced` and are stored by handleFrame. rate_limited is
-// waited out.
+// arrive before `synced`; storeLoop stores each page in one transaction.
+// rate_limited is waited out.
 func (c *Client) sync(conn *Conn) error {
 	for {
 		cursors, err := c.store.Cursors(c.ctx)
@@ -87,6 +87,11 @@ func (c *Client) sync(conn *Conn) error {
 			More    []string         `json:"more"`
 		}
 		if err := f.Decode(&d); err != nil {
+			return err
+		}
+		// The page's messages came before its answer: store them first,
+		// then move the cursors over what they did not include.
+		if err := c.inbound.flush(c.ctx); err != nil {
 			return err
 		}
 		if err := c.store.tx(c.ctx, func(tx *sqlTx) error { return setCursors(c.ctx, tx, d.Cursors) }); err != nil {
@@ -137,14 +142,22 @@ func (c *Client) catchUp(conn *Conn) {
 }
 
 // handleFrame applies one server frame that is not an answer to a
-// request. It runs on the connection's reader goroutine, in arrival order.
+// request. It runs on the connection's reader goroutine, in arrival order:
+// messages are queued for storeLoop, and any other frame waits until the
+// messages before it are stored.
 func (c *Client) handleFrame(f Frame) {
-	switch f.Type {
-	case courier.EventMessage:
-		var m courier.Message
-		if f.Decode(&m) == nil {
-			c.storeMessage(&m)
+	if f.Type == courier.EventMessage {
+		m := new(courier.Message)
+		if f.Decode(m) == nil {
+			c.inbound.add(m) // stored in a batch by storeLoop
 		}
+		return
+	}
+	// Whatever comes after messages is applied after them.
+	if c.inbound.flush(c.ctx) != nil {
+		return // closing
+	}
+	switch f.Type {
 	case courier.EventReceipt:
 		var r courier.Receipt
 		if f.Decode(&r) == nil {
@@ -203,68 +216,6 @@ func (c *Client) handleFrame(f Frame) {
 		if c.cfg.Encryption && f.Decode(&d) == nil && d.DeviceID == c.acct.DeviceID && d.KEM == courier.KEMXWing {
 			go c.replenish()
 		}
-	}
-}
-
-// storeMessage stores a message from the server, deduplicated by
-// (conversation, seq); a new one from someone else is queued for a
-// delivered receipt, and a seq beyond the cursor asks for a sync (the
-// server fills live gaps itself; this heals what it could not).
-func (c *Client) storeMessage(m *courier.Message) {
-	var id int64
-	var isNew bool
-	var cursor int64
-	var known bool
-	enc, err := c.encrypted(c.ctx, m.ConversationID)
-	if err != nil {
-		// Whether to decrypt is unknown: leave it to the next sync.
-		c.warn("client: store message", "conversation_id", m.ConversationID, "err", err)
-		return
-	}
-	err = c.store.tx(c.ctx, func(tx *sqlTx) (err error) {
-		stored, waiting := m, []byte(nil)
-		if enc {
-			if stored, waiting, err = c.decryptIn(c.ctx, tx, m); err != nil {
-				return err
-			}
-		}
-		if id, isNew, err = storeRemote(c.ctx, tx, c.acct, stored); err != nil {
-			return err
-		}
-		if isNew && enc && stored.Body == nil && m.SenderDeviceID != c.acct.DeviceID {
-			if err := lock(c.ctx, tx, id, m, waiting); err != nil {
-				return err
-			}
-		}
-		return tx.QueryRowContext(c.ctx, `SELECT cursor, known FROM conversations WHERE id = ?`, m.ConversationID).Scan(&cursor, &known)
-	})
-	if err != nil {
-		c.warn("client: store message", "conversation_id", m.ConversationID, "seq", m.Seq, "err", err)
-		return
-	}
-	if !isNew {
-		return
-	}
-	msg, err := c.store.Message(c.ctx, c.acct.UserID, id)
-	if err != nil {
-		return
-	}
-	if m.SenderDeviceID == c.acct.DeviceID {
-		c.events.emit(StateEvent{ConversationID: m.ConversationID, MessageID: id, Seq: m.Seq, State: msg.State})
-	} else {
-		c.events.emit(MessageEvent{Message: *msg})
-		if enc && len(msg.Attachments) > 0 {
-			c.prefetchThumbnails(msg.Attachments)
-		}
-	}
-	if m.SenderID != c.acct.UserID {
-		c.receipts.dirty(m.ConversationID)
-	}
-	if !known && c.isOnline() {
-		c.learnConversation(m.ConversationID)
-	}
-	if m.Seq > cursor+1 && c.isOnline() {
-		c.requestSync()
 	}
 }
 

@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"net/url"
 
-	_ "modernc.org/sqlite" // pure Go SQLite (no cgo): see docs/client.md for the choice
+	"time"
+
+	"modernc.org/sqlite" // pure Go SQLite (no cgo): see docs/client.md for the choice
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // Store is the client's local database: conversations, members and their
@@ -15,7 +18,8 @@ import (
 // uploads and the media cache. It is the source the UI reads; the network
 // only ever updates it.
 type Store struct {
-	db *sql.DB
+	db *sql.DB // readers: WAL lets them run beside the writer
+	w  *sql.DB // the one writer connection: every write goes through it
 }
 
 // OpenStore opens (or creates) the store at path and brings its schema up
@@ -30,34 +34,79 @@ func OpenStore(path string) (*Store, error) {
 	// Write transactions take the write lock when they begin, so two
 	// writers never deadlock upgrading from a read lock.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("client: open store %s: %w", path, err)
 	}
-	// A few connections: WAL lets reads run beside the one writer.
+	// One writer connection: writers of this process queue in Go for it
+	// instead of in SQLite's busy handler, which polls with sleeps (up to
+	// 100 ms each), and a burst of writes runs back to back.
+	w.SetMaxOpenConns(1)
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("client: open store %s: %w", path, err)
+	}
 	db.SetMaxOpenConns(4)
-	s := &Store{db: db}
+	s := &Store{db: db, w: w}
 	if err := s.migrate(context.Background()); err != nil {
-		db.Close()
+		s.Close()
 		return nil, fmt.Errorf("client: migrate store %s: %w", path, err)
 	}
 	return s, nil
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return errors.Join(s.db.Close(), s.w.Close()) }
 
-// tx runs fn in a write transaction.
+// busyRetries is how often a write is tried again after SQLITE_BUSY
+// outlasted busy_timeout: another process (a share extension, a
+// second copy of the app) held the write lock that long.
+const busyRetries = 3
+
+// tx runs fn in a write transaction on the writer connection, again
+// from the start when the database stayed busy. fn must not call exec
+// (the writer is busy with fn's transaction) and must not keep state
+// across attempts.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
+	return retryBusy(ctx, func() error {
+		tx, err := s.w.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// exec runs one write statement on the writer connection.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (res sql.Result, err error) {
+	err = retryBusy(ctx, func() error {
+		res, err = s.w.ExecContext(ctx, q, args...)
 		return err
+	})
+	return res, err
+}
+
+// retryBusy runs fn, and again (up to busyRetries times, after a short
+// wait) while it fails with SQLITE_BUSY.
+func retryBusy(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		var se *sqlite.Error
+		if attempt == busyRetries || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		case <-ctx.Done():
+			return err
+		}
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // Account is who this store belongs to: the server, the user, this device
@@ -124,7 +173,7 @@ type sqlTx = sql.Tx
 // SetSetting stores an app setting (a contact's name, a draft) beside the
 // account.
 func (s *Store) SetSetting(ctx context.Context, key, value string) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO settings(key, value) VALUES(?, ?)
+	_, err := s.exec(ctx, `INSERT INTO settings(key, value) VALUES(?, ?)
 		ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 	return err
 }

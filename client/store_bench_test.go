@@ -118,6 +118,11 @@ func fillStore(ctx context.Context, s *Store, self Account) error {
 					return err
 				}
 			}
+			for conv := range benchConversations {
+				if _, err := advanceCursor(ctx, tx, fmt.Sprint("conv-", conv)); err != nil {
+					return err
+				}
+			}
 			return nil
 		})
 		if err != nil {

@@ -47,19 +47,22 @@ func (s *Store) conversations(ctx context.Context, userID, id string, limit int)
 		return nil, err
 	}
 	// Unread: others' messages after the read watermark. Counted per
-	// conversation on the (conversation_id, seq) index, for the page only.
+	// conversation from the messages_unread index alone, for the page only.
 	for i := range list {
 		c := &list[i]
 		if c.LastSeq <= c.ReadSeq {
 			continue
 		}
-		if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM messages
-			WHERE conversation_id = ? AND seq > ? AND sender_id != ?`, c.ID, c.ReadSeq, userID).Scan(&c.Unread); err != nil {
+		if err := s.db.QueryRowContext(ctx, unreadQuery, c.ID, c.ReadSeq, userID).Scan(&c.Unread); err != nil {
 			return nil, err
 		}
 	}
 	return list, nil
 }
+
+// unreadQuery counts a conversation's unread messages: (conversation,
+// read watermark, user).
+const unreadQuery = `SELECT COUNT(*) FROM messages WHERE conversation_id = ? AND seq > ? AND sender_id != ?`
 
 // Conversation returns one conversation from the store.
 func (s *Store) Conversation(ctx context.Context, userID, id string) (*Conversation, error) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/courier-chat/courier"
@@ -91,6 +92,49 @@ func (s *Store) Message(ctx context.Context, userID string, id int64) (*Message,
 	return &msgs[0], s.deriveStates(ctx, userID, msgs[0].ConversationID, msgs)
 }
 
+// messagesByID returns the messages with the given local IDs, in that
+// order, with their states.
+func (s *Store) messagesByID(ctx context.Context, userID string, ids []int64) ([]Message, error) {
+	byID := make(map[int64]Message, len(ids))
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		q := `SELECT ` + messageColumns("m") + ` FROM messages m WHERE m.id IN (?` + strings.Repeat(", ?", len(chunk)-1) + `)`
+		msgs, err := s.queryMessages(ctx, userID, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range msgs {
+			byID[m.ID] = m
+		}
+	}
+	out := make([]Message, 0, len(ids))
+	sent := map[string][]int{} // own sent messages by conversation, for deriveStates
+	for _, id := range ids {
+		if m, ok := byID[id]; ok {
+			if m.State == MessageSent {
+				sent[m.ConversationID] = append(sent[m.ConversationID], len(out))
+			}
+			out = append(out, m)
+		}
+	}
+	for conv, at := range sent {
+		own := make([]Message, len(at))
+		for i, j := range at {
+			own[i] = out[j]
+		}
+		if err := s.deriveStates(ctx, userID, conv, own); err != nil {
+			return nil, err
+		}
+		for i, j := range at {
+			out[j] = own[i]
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) queryMessages(ctx context.Context, userID, q string, args ...any) ([]Message, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -145,13 +189,14 @@ func (s *Store) Recipients(ctx context.Context, userID string, m *Message) ([]Re
 // fill). A message this device sent matches its outbox row by client ID,
 // which gets the seq and leaves the outbox, whether or not its `sent`
 // arrived. It reports whether the message was new here: a repeat of a
-// held (conversation, seq) changes nothing.
+// held (conversation, seq) changes nothing. The cursor is left to the
+// caller (advanceCursor), once per conversation for a whole batch.
 func storeRemote(ctx context.Context, tx *sql.Tx, self Account, m *courier.Message) (id int64, isNew bool, err error) {
 	if err := ensureConversation(ctx, tx, m.ConversationID); err != nil {
 		return 0, false, err
 	}
 	if m.SenderDeviceID == self.DeviceID {
-		id, isNew, err := markSent(ctx, tx, m.ConversationID, m.ClientID, m.Seq, m.CreatedAt)
+		id, isNew, err := markOwn(ctx, tx, m.ConversationID, m.ClientID, m.Seq, m.CreatedAt)
 		if err != nil || id != 0 {
 			return id, isNew, err
 		}
@@ -175,10 +220,20 @@ func storeRemote(ctx context.Context, tx *sql.Tx, self Account, m *courier.Messa
 	return id, true, touchConversation(ctx, tx, m.ConversationID, id, m.Seq, m.CreatedAt)
 }
 
-// markSent records the server's seq and ts on an own message and takes it
-// out of the outbox. It returns the message's local ID (0 when no such
-// message) and whether it was pending until now.
+// markSent records the server's seq and ts on an own message (its `sent`
+// answer) and takes it out of the outbox. It returns the message's local
+// ID (0 when no such message) and whether it was pending until now.
 func markSent(ctx context.Context, tx *sql.Tx, conv, clientID string, seq int64, ts time.Time) (int64, bool, error) {
+	id, isNew, err := markOwn(ctx, tx, conv, clientID, seq, ts)
+	if err != nil || !isNew {
+		return id, isNew, err
+	}
+	_, err = advanceCursor(ctx, tx, conv)
+	return id, isNew, err
+}
+
+// markOwn is markSent without moving the cursor.
+func markOwn(ctx context.Context, tx *sql.Tx, conv, clientID string, seq int64, ts time.Time) (int64, bool, error) {
 	var id int64
 	var state string
 	err := tx.QueryRowContext(ctx, `SELECT id, state FROM messages WHERE conversation_id = ? AND client_id = ? AND sender_device_id = (SELECT value FROM settings WHERE key = 'device_id')`,
@@ -207,40 +262,44 @@ func markSent(ctx context.Context, tx *sql.Tx, conv, clientID string, seq int64,
 	return id, true, touchConversation(ctx, tx, conv, id, seq, ts)
 }
 
-// touchConversation moves the conversation's newest seq and activity, and
-// its cursor over every seq now held without a gap.
+// touchConversation moves the conversation's newest seq and activity.
 func touchConversation(ctx context.Context, tx *sql.Tx, conv string, id, seq int64, ts time.Time) error {
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = MAX(last_seq, ?),
+	_, err := tx.ExecContext(ctx, `UPDATE conversations SET last_seq = MAX(last_seq, ?),
 		activity = MAX(activity, ?), last_message = CASE WHEN ? >= last_seq THEN ? ELSE last_message END WHERE id = ?`,
-		seq, ts.UnixNano(), seq, id, conv); err != nil {
-		return err
-	}
-	return advanceCursor(ctx, tx, conv)
+		seq, ts.UnixNano(), seq, id, conv)
+	return err
 }
 
-// advanceCursor moves the cursor over the seqs held right after it. The
-// walk is short: it only runs from where the cursor was.
-func advanceCursor(ctx context.Context, tx *sql.Tx, conv string) error {
+// advanceCursor moves the cursor over the seqs held right after it, and
+// returns where it stands. One range read on messages_seq from the old
+// cursor, stopped at the first hole.
+func advanceCursor(ctx context.Context, tx *sql.Tx, conv string) (int64, error) {
 	var cursor int64
 	if err := tx.QueryRowContext(ctx, `SELECT cursor FROM conversations WHERE id = ?`, conv).Scan(&cursor); err != nil {
-		return err
+		return 0, err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT seq FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq`, conv, cursor)
+	if err != nil {
+		return 0, err
 	}
 	next := cursor
-	for {
-		var ok int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM messages WHERE conversation_id = ? AND seq = ?`, conv, next+1).Scan(&ok)
-		if err == sql.ErrNoRows {
-			break
-		} else if err != nil {
-			return err
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return 0, err
 		}
-		next++
+		if seq != next+1 {
+			break
+		}
+		next = seq
 	}
-	if next == cursor {
-		return nil
+	rows.Close()
+	if err := rows.Err(); err != nil || next == cursor {
+		return cursor, err
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE conversations SET cursor = ? WHERE id = ?`, next, conv)
-	return err
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET cursor = ? WHERE id = ?`, next, conv)
+	return next, err
 }
 
 // Cursors returns every conversation's cursor, for sync.
@@ -274,7 +333,7 @@ func setCursors(ctx context.Context, tx *sql.Tx, cursors map[string]int64) error
 			c, c, conv); err != nil {
 			return err
 		}
-		if err := advanceCursor(ctx, tx, conv); err != nil {
+		if _, err := advanceCursor(ctx, tx, conv); err != nil {
 			return err
 		}
 	}

@@ -157,26 +157,26 @@ func (o Outbox) Len(ctx context.Context) (int, error) {
 
 // attempted counts a send attempt.
 func (o Outbox) attempted(ctx context.Context, messageID int64) error {
-	_, err := o.s.db.ExecContext(ctx, `UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?`, messageID)
+	_, err := o.s.exec(ctx, `UPDATE outbox SET attempts = attempts + 1 WHERE message_id = ?`, messageID)
 	return err
 }
 
 // fail marks the message failed with the server's reason. It stays at the
 // head of its conversation's queue, holding back the messages after it.
 func (o Outbox) fail(ctx context.Context, messageID int64, reason string) error {
-	_, err := o.s.db.ExecContext(ctx, `UPDATE messages SET state = 'failed', error = ? WHERE id = ? AND state = 'pending'`, reason, messageID)
+	_, err := o.s.exec(ctx, `UPDATE messages SET state = 'failed', error = ? WHERE id = ? AND state = 'pending'`, reason, messageID)
 	return err
 }
 
 // retry puts a failed message back to pending, same client ID.
 func (o Outbox) retry(ctx context.Context, messageID int64) error {
-	res, err := o.s.db.ExecContext(ctx, `UPDATE messages SET state = 'pending', error = '' WHERE id = ? AND state = 'failed'`, messageID)
+	res, err := o.s.exec(ctx, `UPDATE messages SET state = 'pending', error = '' WHERE id = ? AND state = 'failed'`, messageID)
 	return oneRow(res, err, messageID)
 }
 
 // discard deletes a failed message (its outbox row and uploads go with it).
 func (o Outbox) discard(ctx context.Context, messageID int64) error {
-	res, err := o.s.db.ExecContext(ctx, `DELETE FROM messages WHERE id = ? AND state = 'failed'`, messageID)
+	res, err := o.s.exec(ctx, `DELETE FROM messages WHERE id = ? AND state = 'failed'`, messageID)
 	return oneRow(res, err, messageID)
 }
 

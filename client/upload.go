@@ -167,14 +167,14 @@ func (c *Client) upload(u *upload) error {
 		if off, err := strconv.ParseInt(resp.Header.Get("Upload-Offset"), 10, 64); err == nil {
 			u.offset = off
 		}
-		if _, err := c.store.db.ExecContext(c.ctx, `UPDATE uploads SET location = ?, blob_id = ?, offset = ? WHERE id = ?`,
+		if _, err := c.store.exec(c.ctx, `UPDATE uploads SET location = ?, blob_id = ?, offset = ? WHERE id = ?`,
 			u.location, path.Base(u.location), u.offset, u.id); err != nil {
 			return err
 		}
 		c.events.emit(MediaEvent{BlobID: path.Base(u.location), State: "uploading", Offset: u.offset, Size: u.size, UploadID: u.id})
 	}
 	u.done = true
-	if _, err = c.store.db.ExecContext(c.ctx, `UPDATE uploads SET done = 1 WHERE id = ?`, u.id); err != nil {
+	if _, err = c.store.exec(c.ctx, `UPDATE uploads SET done = 1 WHERE id = ?`, u.id); err != nil {
 		return err
 	}
 	// The server holds the bytes: an encrypted copy made for the upload

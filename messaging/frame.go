@@ -43,6 +43,11 @@ type SendData struct {
 	Attachments    []string `json:"attachments,omitempty"`
 	// Devices: the recipient devices of an encrypted message.
 	Devices []string `json:"devices,omitempty"`
+	// Kind and TargetSeq: a reaction, edit or delete of an earlier
+	// message; ReplyTo: the seq a message quotes (docs/protocol.md).
+	Kind      courier.MessageKind `json:"kind,omitempty"`
+	TargetSeq int64               `json:"target_seq,omitempty"`
+	ReplyTo   int64               `json:"reply_to,omitempty"`
 }
 
 // SyncData carries the device's cursors: conversation ID → the highest seq

@@ -65,7 +65,7 @@ func TestGateway_SendFansOutAcrossNodesAndResendsLandOnce(t *testing.T) {
 	}
 
 	// Bob goes offline: his next message is a push.
-	bobc.ws.Close()
+	bobc.conn.Close()
 	waitFor(t, func() bool { return b.gw.Connections() == 1 })
 	id = phone.send("send", sendData(conv, "k3", "are you there"))
 	phone.next("sent", id)
@@ -77,9 +77,22 @@ func TestGateway_BadFramesAnsweredAndSocketSurvives(t *testing.T) {
 	n := c.node()
 	alice, bob, carol := c.user("alice", 1), c.user("bob", 1), c.user("carol", 1)
 	conv := c.direct(alice, bob)
-	cl := dial(t, n, carol.tokens[0])
+	ws := rawDial(t, n, carol.tokens[0]) // frames the SDK would never write
 
-	raw := func(s string) { cl.ws.WriteMessage(websocket.TextMessage, []byte(s)) }
+	raw := func(s string) { ws.WriteMessage(websocket.TextMessage, []byte(s)) }
+	answer := func(id string) messaging.ErrorData {
+		t.Helper()
+		for {
+			ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var f frame
+			if err := ws.ReadJSON(&f); err != nil {
+				t.Fatalf("waiting for the answer to %s: %v", id, err)
+			}
+			if f.ID == id {
+				return decode[messaging.ErrorData](t, f)
+			}
+		}
+	}
 	for _, tc := range []struct {
 		name, frame, id, code string
 	}{
@@ -95,12 +108,16 @@ func TestGateway_BadFramesAnsweredAndSocketSurvives(t *testing.T) {
 		{"bad receipt kind", `{"id":"m9","type":"receipt","data":{"conversation_id":"c","kind":"seen","seq":1}}`, "m9", courier.EINVALID},
 	} {
 		raw(tc.frame)
-		if e := cl.errorCode(tc.id); e.Code != tc.code {
+		if e := answer(tc.id); e.Code != tc.code {
 			t.Errorf("%s: code %q (%s), want %q", tc.name, e.Code, e.Message, tc.code)
 		}
 	}
-	id := cl.send("ping", nil)
-	cl.next("pong", id)
+	raw(`{"id":"p1","type":"ping"}`)
+	ws.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var pong frame
+	if err := ws.ReadJSON(&pong); err != nil || pong.Type != "pong" || pong.ID != "p1" {
+		t.Fatalf("after the bad frames, ping got %+v, %v", pong, err)
+	}
 }
 
 func TestGateway_SyncWhileSendingIsOrderedWithoutGapsOrRepeats(t *testing.T) {
@@ -242,11 +259,7 @@ func TestGateway_SlowConsumerDropped(t *testing.T) {
 	n := c.node()
 	alice, bob := c.user("alice", 1), c.user("bob", 1)
 	conv := c.direct(alice, bob)
-	slow, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws?token="+bob.tokens[0], nil) // never reads until the end
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.Close()
+	slow := rawDial(t, n, bob.tokens[0]) // never reads until the end
 	waitFor(t, func() bool { return n.gw.Connections() == 1 })
 	body := []byte(strings.Repeat("x", 60<<10))
 	for i := 0; i < 400 && n.gw.Connections() == 1; i++ {
@@ -288,7 +301,7 @@ func TestGateway_PresenceOfDirectContacts(t *testing.T) {
 	if p := decode[messaging.PresenceEvent](t, ac.next("presence", "")); !p.Online {
 		t.Fatalf("bob connected: %+v", p)
 	}
-	bc.ws.Close()
+	bc.conn.Close()
 	p := decode[messaging.PresenceEvent](t, ac.next("presence", ""))
 	if p.Online || p.LastSeen == nil || time.Since(*p.LastSeen) > 5*time.Second {
 		t.Fatalf("bob gone: %+v", p)
@@ -306,8 +319,7 @@ func TestGateway_CloseSaysGoingAway(t *testing.T) {
 	if err := n.gw.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	_, err := cl.read(5 * time.Second)
-	if ce, ok := err.(*websocket.CloseError); !ok || ce.Code != websocket.CloseGoingAway {
+	if _, err := cl.read(5 * time.Second); !cl.closedWith(websocket.CloseGoingAway) {
 		t.Fatalf("read after Close: %v, want 1001", err)
 	}
 }
@@ -453,14 +465,17 @@ func TestGateway_FrameOverWireLimitClosesWith1009(t *testing.T) {
 	n := c.node()
 	alice := c.user("alice", 1)
 	for i := range 10 {
-		cl := dial(t, n, alice.tokens[0])
+		ws := rawDial(t, n, alice.tokens[0]) // the SDK never writes such a frame
 		wrote := make(chan error, 1)
 		go func() {
-			wrote <- cl.ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("A"), 3*messaging.MaxWireFrame))
+			wrote <- ws.WriteMessage(websocket.TextMessage, bytes.Repeat([]byte("A"), 3*messaging.MaxWireFrame))
 		}()
-		for range cl.frames { // until the socket ends
+		var err error
+		for err == nil { // until the socket ends
+			ws.SetReadDeadline(time.Now().Add(10 * time.Second))
+			_, _, err = ws.ReadMessage()
 		}
-		if err := cl.err; !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
 			t.Fatalf("try %d: %v, want close 1009", i, err)
 		}
 		// The client stops writing once it has answered the 1009 (close
@@ -479,28 +494,23 @@ func TestGateway_SocketCapsCloseTheOldest(t *testing.T) {
 	n := c.node()
 	alice := c.user("alice", 3)
 	closed := func(cl *client) bool {
-		timeout := time.After(5 * time.Second)
-		for {
-			select {
-			case _, open := <-cl.frames:
-				if !open {
-					return websocket.IsCloseError(cl.err, courier.CloseReplaced)
-				}
-			case <-timeout:
-				return false
-			}
+		select {
+		case <-cl.conn.Done():
+			return cl.closedWith(courier.CloseReplaced)
+		case <-time.After(5 * time.Second):
+			return false
 		}
 	}
 	first := dial(t, n, alice.tokens[0])
 	second := dial(t, n, alice.tokens[0])
 	third := dial(t, n, alice.tokens[0]) // the device's third: the first goes
 	if !closed(first) {
-		t.Fatalf("the device's oldest socket was not closed with 4002 (err %v)", first.err)
+		t.Fatalf("the device's oldest socket was not closed with 4002 (err %v)", first.conn.Err())
 	}
 	dial(t, n, alice.tokens[1])
 	dial(t, n, alice.tokens[2]) // the user's fourth: the oldest left goes
 	if !closed(second) {
-		t.Fatalf("the user's oldest socket was not closed with 4002 (err %v)", second.err)
+		t.Fatalf("the user's oldest socket was not closed with 4002 (err %v)", second.conn.Err())
 	}
 	third.next("pong", third.send("ping", nil))
 	waitFor(t, func() bool { return n.gw.Connections() == 3 })

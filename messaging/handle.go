@@ -84,6 +84,7 @@ func (c *conn) handleSend(f *Frame) {
 	defer cancel()
 	msg, created, err := c.gw.svc.SendFrom(ctx, c.dev, courier.SendRequest{
 		ConversationID: d.ConversationID, ClientID: d.ClientID, Body: d.Body, Attachments: d.Attachments, Devices: d.Devices,
+		Kind: d.Kind, Target: d.TargetSeq, ReplyTo: d.ReplyTo,
 	}, c.gw.hub.origin(c))
 	if err != nil {
 		c.fail(f.ID, err)

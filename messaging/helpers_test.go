@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/courier-chat/courier"
+	sdk "github.com/courier-chat/courier/client"
 	"github.com/courier-chat/courier/internal/testenv"
 	"github.com/courier-chat/courier/messaging"
 	"github.com/courier-chat/courier/postgres"
@@ -51,9 +53,10 @@ func newCluster(t *testing.T) *cluster {
 }
 
 type node struct {
-	svc *messaging.Service
-	gw  *messaging.Gateway
-	url string
+	svc  *messaging.Service
+	gw   *messaging.Gateway
+	base string // http://, what the SDK dials
+	url  string // ws://, for rawDial
 }
 
 // node starts an API node: gateway behind token auth on a loopback port.
@@ -70,7 +73,7 @@ func (c *cluster) nodeOn(rdb *goredis.Client) *node {
 	svc := messaging.NewService(c.cfg, c.store, c.convs, bus, presence, devices, c.pushes, nil)
 	gw := messaging.NewGateway(c.gwcfg, svc, bus, presence, nil)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		d, err := c.accounts.Authenticate(r.Context(), r.URL.Query().Get("token"))
+		d, err := c.accounts.Authenticate(r.Context(), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
 		if err != nil {
 			http.Error(w, "unauthorized", 401)
 			return
@@ -85,7 +88,7 @@ func (c *cluster) nodeOn(rdb *goredis.Client) *node {
 		svc.Close()
 		bus.Close()
 	})
-	return &node{svc: svc, gw: gw, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
+	return &node{svc: svc, gw: gw, base: srv.URL, url: "ws" + strings.TrimPrefix(srv.URL, "http")}
 }
 
 type user struct {
@@ -121,58 +124,55 @@ func (c *cluster) direct(a, b *user) string {
 	return conv.ID
 }
 
-// client is a test WebSocket client that keeps every frame it reads.
+// client is a test device on the SDK's connection layer (client.Conn),
+// keeping every frame that is not an answer to a Request.
 type client struct {
 	t      *testing.T
-	ws     *websocket.Conn
+	conn   *sdk.Conn
 	n      int
-	frames chan frame
-	err    error // set before frames is closed
+	frames chan frame // closed when the connection ended
 }
 
-type frame struct {
-	Type string          `json:"type"`
-	ID   string          `json:"id"`
-	Data json.RawMessage `json:"data"`
-}
+type frame = sdk.Frame
 
 func dial(t *testing.T, n *node, token string) *client {
 	t.Helper()
-	ws, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws?token="+token, nil)
+	c := &client{t: t, frames: make(chan frame, 4096)}
+	conn, err := sdk.Dial(context.Background(), n.base, token, sdk.ConnConfig{}, func(f sdk.Frame) { c.frames <- f })
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	t.Cleanup(func() { ws.Close() })
-	c := &client{t: t, ws: ws, frames: make(chan frame, 4096)}
-	go c.readLoop()
+	c.conn = conn
+	go func() {
+		<-conn.Done() // the reader ended: no more frames
+		close(c.frames)
+	}()
+	t.Cleanup(func() { conn.Close() })
 	// The server reads frames only once the socket is subscribed: a pong
 	// means events now reach it.
 	c.next("pong", c.send("ping", nil))
 	return c
 }
 
-// readLoop reads in the background: a timed-out gorilla read breaks the
-// socket, so waits time out on the channel instead.
-func (c *client) readLoop() {
-	defer close(c.frames)
-	for {
-		_, b, err := c.ws.ReadMessage()
-		if err != nil {
-			c.err = err
-			return
-		}
-		var f frame
-		json.Unmarshal(b, &f)
-		c.frames <- f
+// rawDial opens a socket without the SDK, for what the SDK never does:
+// write malformed or oversized frames, or never read.
+func rawDial(t *testing.T, n *node, token string) *websocket.Conn {
+	t.Helper()
+	ws, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws", http.Header{"Authorization": {"Bearer " + token}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
 	}
+	t.Cleanup(func() { ws.Close() })
+	return ws
 }
 
+// send writes a frame with a fresh request ID, which it returns; the
+// answer arrives in frames (next).
 func (c *client) send(typ string, data any) string {
 	c.t.Helper()
 	c.n++
-	id := "r" + string(rune('a'+c.n%26)) + time.Now().Format("150405.000000")
-	b, _ := json.Marshal(map[string]any{"type": typ, "id": id, "data": data})
-	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
+	id := fmt.Sprintf("t%d", c.n)
+	if err := c.conn.Send(typ, id, data); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
 	return id
@@ -193,16 +193,24 @@ func (c *client) next(typ, id string) frame {
 	}
 }
 
+// read returns the next frame, or why the connection ended (a
+// *client.CloseError with the server's close code).
 func (c *client) read(timeout time.Duration) (frame, error) {
 	select {
 	case f, ok := <-c.frames:
 		if !ok {
-			return f, c.err
+			return f, c.conn.Err()
 		}
 		return f, nil
 	case <-time.After(timeout):
 		return frame{}, errTimeout
 	}
+}
+
+// closedWith reports whether the connection ended with the close code.
+func (c *client) closedWith(code int) bool {
+	var ce *sdk.CloseError
+	return errors.As(c.conn.Err(), &ce) && ce.Code == code
 }
 
 var errTimeout = errors.New("no frame in time")

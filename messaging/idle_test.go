@@ -30,11 +30,7 @@ func TestGateway_IdleSocketsHoldOnlyTheirReader(t *testing.T) {
 	pinged := make(chan struct{}, sockets)
 	var conns []*websocket.Conn
 	for range sockets {
-		ws, _, err := websocket.DefaultDialer.Dial(n.url+"/v1/ws?token="+alice.tokens[0], nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ws.Close()
+		ws := rawDial(t, n, alice.tokens[0]) // no reader goroutine on the client side either
 		ws.SetPingHandler(func(string) error {
 			pinged <- struct{}{}
 			return nil

@@ -109,7 +109,8 @@ func (s *BlobStore) FinishBlob(ctx context.Context, b *courier.Blob) (err error)
 // after they joined and not after they were removed. MessageStore.Send
 // applies the same rule to the attachments a sender lists.
 func canReadBlobSQL(blob, user string) string {
-	return fmt.Sprintf(`(EXISTS (SELECT 1 FROM blobs WHERE id = %[1]s AND owner_id = %[2]s)
+	return fmt.Sprintf(`/* scatter: the conversations that hold a blob, for the download rule */
+		(EXISTS (SELECT 1 FROM blobs WHERE id = %[1]s AND owner_id = %[2]s)
 		OR EXISTS (SELECT 1 FROM message_attachments a JOIN conversation_members m
 			ON m.conversation_id = a.conversation_id AND m.user_id = %[2]s
 			WHERE a.blob_id = %[1]s AND a.seq > m.from_seq

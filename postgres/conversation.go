@@ -118,20 +118,25 @@ func (s *ConversationService) createDirect(ctx context.Context, userID, otherUse
 		if err := requireUsers(ctx, tx, pair); err != nil {
 			return err
 		}
-		// The unique direct_key makes concurrent creations meet: the loser
-		// waits for the winner's commit, inserts nothing, and reads its row.
-		err := tx.QueryRow(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by, encrypted)
-			VALUES ($1, 'direct', $2, $3, $4) ON CONFLICT (direct_key) DO NOTHING RETURNING id`,
-			courier.NewID(), key, userID, encrypted).Scan(&id)
+		// The pair's row makes concurrent creations meet: the loser waits
+		// for the winner's commit, inserts nothing, and reads its ID.
+		err := tx.QueryRow(ctx, `INSERT INTO direct_conversations (direct_key, conversation_id)
+			VALUES ($1, $2) ON CONFLICT (direct_key) DO NOTHING RETURNING conversation_id`,
+			key, courier.NewID()).Scan(&id)
 		if noRows(err) {
-			return tx.QueryRow(ctx, `SELECT id FROM conversations WHERE direct_key = $1`, key).Scan(&id)
+			return tx.QueryRow(ctx, `SELECT conversation_id FROM direct_conversations WHERE direct_key = $1`, key).Scan(&id)
 		} else if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by, encrypted)
+			VALUES ($1, 'direct', $2, $3, $4)`, id, key, userID, encrypted); err != nil {
 			return err
 		}
 		// A new one: the starter's count is checked under their row lock
 		// (requireUsers), so parallel creations cannot pass the bound.
 		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM conversation_members m
+		if err := tx.QueryRow(ctx, `/* scatter: a user's direct conversations, counted once per new one */
+			SELECT count(*) FROM conversation_members m
 			JOIN conversations c ON c.id = m.conversation_id
 			WHERE m.user_id = $1 AND c.kind = 'direct'`, userID).Scan(&n); err != nil {
 			return err
@@ -193,7 +198,8 @@ func (s *ConversationService) lockForGroupJoin(ctx context.Context, tx pgx.Tx, i
 		return err
 	}
 	var full string
-	err := tx.QueryRow(ctx, `SELECT m.user_id FROM conversation_members m
+	err := tx.QueryRow(ctx, `/* scatter: each joining user's groups, counted once per join */
+		SELECT m.user_id FROM conversation_members m
 		JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.user_id = ANY($1) AND m.removed_seq IS NULL AND c.kind = 'group'
 		GROUP BY m.user_id HAVING count(*) >= $2 LIMIT 1`, ids, s.cfg.MaxGroupsPerUser).Scan(&full)
@@ -286,7 +292,8 @@ func (s *ConversationService) MemberIDs(ctx context.Context, conversationID stri
 
 func (s *ConversationService) Heads(ctx context.Context, userID string) (_ []courier.ConversationHead, err error) {
 	defer outage(&err)
-	rows, err := s.db.Query(ctx, `SELECT c.id, COALESCE(m.removed_seq, c.last_seq), m.delivered_seq,
+	rows, err := s.db.Query(ctx, `/* scatter: the heads of every conversation of a user, once per connect */
+		SELECT c.id, COALESCE(m.removed_seq, c.last_seq), m.delivered_seq,
 		m.read_seq, m.removed_seq IS NOT NULL
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.user_id = $1 ORDER BY c.id`, userID)

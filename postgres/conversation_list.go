@@ -75,7 +75,8 @@ func (s *ConversationService) Conversations(ctx context.Context, userID, cursor 
 		where = `AND (COALESCE(c.last_message_at, c.created_at), c.id) < ($3, $4)`
 		args = append(args, after.activity, after.id)
 	}
-	rows, err := s.db.Query(ctx, `SELECT c.id, c.kind, c.name, c.encrypted, c.last_seq, c.created_at,
+	rows, err := s.db.Query(ctx, `/* scatter: a user's conversation list, one page per request */
+		SELECT c.id, c.kind, c.name, c.encrypted, c.last_seq, c.created_at,
 			c.last_sender_id, c.last_message_at, c.last_attachments, m.read_seq, m.delivered_seq,
 			COALESCE(c.last_message_at, c.created_at) AS activity
 		FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id

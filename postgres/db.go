@@ -35,6 +35,9 @@ type Config struct {
 	// during a database outage serves what it can (answering
 	// `unavailable` for the rest) and recovers by itself. Default false.
 	StartDown bool
+	// Tracer, when set, sees every statement the pool runs (tests use it
+	// to check the statements of the hot path, postgres/layout_test.go).
+	Tracer pgx.QueryTracer
 }
 
 // Open connects, checks the server answers, and returns the pool. Errors
@@ -51,6 +54,7 @@ func Open(ctx context.Context, cfg Config) (*pgxpool.Pool, error) {
 		pc.ConnConfig.RuntimeParams["search_path"] = cfg.Schema
 	}
 	pc.ConnConfig.ConnectTimeout = 5 * time.Second
+	pc.ConnConfig.Tracer = cfg.Tracer
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", addr(pc), err)

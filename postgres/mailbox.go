@@ -36,7 +36,8 @@ func (s *MailboxStore) PutMailbox(ctx context.Context, from *courier.Device, ite
 		// Reachable: live devices of the sender's user or of someone who
 		// shares a live membership with them. No stranger can fill a
 		// device's mailbox.
-		rows, err := tx.Query(ctx, `SELECT d.id FROM devices d WHERE d.id = ANY($1) AND d.revoked_at IS NULL
+		rows, err := tx.Query(ctx, `/* scatter: whether two users share a conversation, per mailbox send */
+			SELECT d.id FROM devices d WHERE d.id = ANY($1) AND d.revoked_at IS NULL
 			AND (d.user_id = $2 OR EXISTS (SELECT 1 FROM conversation_members a
 				JOIN conversation_members b ON b.conversation_id = a.conversation_id
 				WHERE a.user_id = $2 AND a.removed_seq IS NULL AND b.user_id = d.user_id AND b.removed_seq IS NULL))`,

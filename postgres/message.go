@@ -35,6 +35,11 @@ type MessageConfig struct {
 	// Committers is how many batches may commit at once, each on its own
 	// connection. Default 2.
 	Committers int
+	// EditWindow and DeleteWindow are how long after sending its sender
+	// may edit a message, or delete it for everyone (a group's admins may
+	// delete at any time). Defaults courier.DefaultEditWindow and
+	// courier.DefaultDeleteWindow.
+	EditWindow, DeleteWindow time.Duration
 }
 
 // MessageStore stores messages. Concurrent Sends, from any senders to any
@@ -53,6 +58,12 @@ type MessageStore struct {
 func NewMessageStore(db *pgxpool.Pool, cfg MessageConfig) *MessageStore {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 128
+	}
+	if cfg.EditWindow <= 0 {
+		cfg.EditWindow = courier.DefaultEditWindow
+	}
+	if cfg.DeleteWindow <= 0 {
+		cfg.DeleteWindow = courier.DefaultDeleteWindow
 	}
 	if cfg.Committers <= 0 {
 		cfg.Committers = 2
@@ -188,7 +199,7 @@ func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *
 	var member, dup bool
 	var forbidden, plain []string
 	err := s.db.QueryRow(ctx, `SELECT
-		EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4),
+		EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4),
 		EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL),
 		ARRAY(SELECT b FROM unnest($5::text[]) b WHERE NOT `+canReadBlobSQL("b", "$2")+`),
@@ -210,30 +221,24 @@ func (s *MessageStore) precheck(ctx context.Context, from *courier.Device, req *
 	return nil, nil
 }
 
-// original returns the message a resend repeats. A client ID reused for
-// another conversation is a client bug, refused rather than answered with
-// a message from elsewhere.
+// original returns the message a resend repeats: the one this device sent
+// with this client ID in this conversation.
 func (s *MessageStore) original(ctx context.Context, from *courier.Device, req *courier.SendRequest) (*courier.Message, error) {
 	rows, err := s.db.Query(ctx, `SELECT `+messageColumns+` FROM messages
-		WHERE sender_device_id = $1 AND client_id = $2`, from.ID, req.ClientID)
+		WHERE conversation_id = $1 AND sender_device_id = $2 AND client_id = $3`, req.ConversationID, from.ID, req.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	m, err := pgx.CollectExactlyOneRow(rows, scanMessage)
-	if err != nil {
-		return nil, err
-	} else if m.ConversationID != req.ConversationID {
-		return nil, courier.Errorf(courier.ECONFLICT, "client_id %q was used for another conversation", req.ClientID)
-	}
-	return m, nil
+	return pgx.CollectExactlyOneRow(rows, scanMessage)
 }
 
-const messageColumns = `conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at`
+const messageColumns = `conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at,
+	kind, COALESCE(target_seq, 0), COALESCE(reply_to, 0), COALESCE(edited_seq, 0), COALESCE(deleted_seq, 0)`
 
 func scanMessage(row pgx.CollectableRow) (*courier.Message, error) {
 	m := &courier.Message{}
 	err := row.Scan(&m.ConversationID, &m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body,
-		&m.Attachments, &m.CreatedAt)
+		&m.Attachments, &m.CreatedAt, &m.Kind, &m.Target, &m.ReplyTo, &m.EditedSeq, &m.DeletedSeq)
 	if len(m.Attachments) == 0 {
 		m.Attachments = nil
 	}
@@ -293,5 +298,36 @@ func (s *MessageStore) Messages(ctx context.Context, userID, conversationID stri
 	if order == "DESC" {
 		slices.Reverse(msgs)
 	}
-	return msgs, nil
+	return msgs, s.addReactions(ctx, conversationID, msgs)
+}
+
+// addReactions fills in the reaction summaries of msgs, one query for
+// the page.
+func (s *MessageStore) addReactions(ctx context.Context, conversationID string, msgs []*courier.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	bySeq := make(map[int64]*courier.Message, len(msgs))
+	for _, m := range msgs {
+		bySeq[m.Seq] = m
+	}
+	rows, err := s.db.Query(ctx, `SELECT seq, emoji, count(*) FROM message_reactions
+		WHERE conversation_id = $1 AND seq BETWEEN $2 AND $3 GROUP BY seq, emoji`,
+		conversationID, msgs[0].Seq, msgs[len(msgs)-1].Seq)
+	if err != nil {
+		return err
+	}
+	var seq int64
+	var emoji string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&seq, &emoji, &n}, func() error {
+		if m := bySeq[seq]; m != nil {
+			if m.Reactions == nil {
+				m.Reactions = map[string]int{}
+			}
+			m.Reactions[emoji] = n
+		}
+		return nil
+	})
+	return err
 }

@@ -56,21 +56,37 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // before this message is not among them, one removed after it is (removal
 // takes the conversation's lock too), and the fan-out needs no query of its
 // own.
-const insertMessageSQL = `WITH bump AS (
+const insertMessageSQL = `WITH target AS (
+	SELECT t.seq FROM messages t
+	WHERE $9::text <> '' AND t.conversation_id = $1 AND t.seq = $10::bigint AND t.kind = '' AND t.deleted_seq IS NULL
+		AND t.seq > (SELECT from_seq FROM conversation_members WHERE conversation_id = $1 AND user_id = $2)
+		AND CASE $9::text
+			WHEN 'reaction' THEN true
+			WHEN 'edit' THEN t.sender_id = $2 AND clock_timestamp() - t.created_at <= $12::bigint * interval '1 microsecond'
+			WHEN 'delete' THEN t.sender_id = $2 AND clock_timestamp() - t.created_at <= $13::bigint * interval '1 microsecond'
+				OR EXISTS (SELECT 1 FROM conversation_members a JOIN conversations c ON c.id = a.conversation_id
+					WHERE a.conversation_id = $1 AND c.id = $1 AND a.user_id = $2 AND a.role = 'admin' AND c.kind = 'group')
+		END
+), bump AS (
 	UPDATE conversations SET last_seq = last_seq + 1, last_sender_id = $2,
 		last_message_at = clock_timestamp(), last_attachments = cardinality($6::text[]),
 		recipient_digest = CASE WHEN encrypted THEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) END
 	WHERE id = $1
 		AND EXISTS (SELECT 1 FROM conversation_members
 			WHERE conversation_id = $1 AND user_id = $2 AND removed_seq IS NULL)
-		AND NOT EXISTS (SELECT 1 FROM messages WHERE sender_device_id = $3 AND client_id = $4)
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4)
+		AND ($9::text = '' OR EXISTS (SELECT 1 FROM target))
+		AND ($9::text <> 'reaction' OR encrypted OR $14::bool)
+		AND $11::bigint <= last_seq
 		AND CASE WHEN NOT encrypted THEN cardinality($7::text[]) = 0
 			WHEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) = $8::bytea THEN true
 			ELSE $7::text[] = ` + recipientDevicesSQL + ` END
-	RETURNING last_seq, last_message_at
+	RETURNING last_seq, last_message_at, encrypted
 ), msg AS (
-	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at)
-	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at FROM bump
+	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at,
+		kind, target_seq, reply_to)
+	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at, $9::text, NULLIF($10::bigint, 0), NULLIF($11::bigint, 0)
+	FROM bump
 	RETURNING seq, created_at
 ), att AS (
 	INSERT INTO message_attachments (blob_id, conversation_id, seq)
@@ -79,6 +95,28 @@ const insertMessageSQL = `WITH bump AS (
 	UPDATE conversation_members SET delivered_seq = GREATEST(delivered_seq, msg.seq),
 		read_seq = GREATEST(read_seq, msg.seq)
 	FROM msg WHERE conversation_id = $1 AND user_id = $2
+), changed AS (
+	UPDATE messages t SET
+		body = CASE $9::text WHEN 'edit' THEN $5 ELSE ''::bytea END,
+		attachments = CASE $9::text WHEN 'edit' THEN t.attachments ELSE '{}' END,
+		edited_seq = CASE $9::text WHEN 'edit' THEN msg.seq ELSE t.edited_seq END,
+		deleted_seq = CASE $9::text WHEN 'delete' THEN msg.seq END
+	FROM msg WHERE $9::text IN ('edit', 'delete') AND t.conversation_id = $1 AND t.seq = $10::bigint
+), wiped AS (
+	UPDATE messages e SET body = ''::bytea FROM msg
+	WHERE $9::text = 'delete' AND e.conversation_id = $1 AND e.target_seq = $10::bigint AND e.kind = 'edit'
+), unattached AS (
+	DELETE FROM message_attachments a USING msg
+	WHERE $9::text = 'delete' AND a.conversation_id = $1 AND a.seq = $10::bigint
+), unreacted AS (
+	DELETE FROM message_reactions r USING msg
+	WHERE r.conversation_id = $1 AND r.seq = $10::bigint
+		AND ($9::text = 'delete' OR $9::text = 'reaction' AND r.user_id = $2 AND length($5) = 0)
+), reacted AS (
+	INSERT INTO message_reactions (conversation_id, seq, user_id, emoji, reacted_seq)
+	SELECT $1, $10::bigint, $2, convert_from($5, 'UTF8'), msg.seq FROM msg, bump
+	WHERE $9::text = 'reaction' AND length($5) > 0 AND NOT bump.encrypted
+	ON CONFLICT (conversation_id, seq, user_id) DO UPDATE SET emoji = EXCLUDED.emoji, reacted_seq = EXCLUDED.reacted_seq
 )
 SELECT seq, created_at, ARRAY(SELECT user_id FROM conversation_members
 	WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id) FROM msg`
@@ -148,7 +186,8 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 			devs = []string{}
 		}
 		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs,
-			recipientDigest(p.from.ID, devs))
+			recipientDigest(p.from.ID, devs), string(p.req.Kind), p.req.Target, p.req.ReplyTo,
+			s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds(), courier.PlainReaction(p.req.Body))
 	}
 	br := s.db.SendBatch(ctx, b)
 	results := make([]sendResult, len(batch))
@@ -157,7 +196,8 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 	for i := 0; err == nil && i < len(batch); i++ {
 		p := batch[i]
 		m := &courier.Message{ConversationID: p.req.ConversationID, SenderID: p.from.UserID,
-			SenderDeviceID: p.from.ID, ClientID: p.req.ClientID, Body: p.req.Body, Attachments: p.req.Attachments}
+			SenderDeviceID: p.from.ID, ClientID: p.req.ClientID, Body: p.req.Body, Attachments: p.req.Attachments,
+			Kind: p.req.Kind, Target: p.req.Target, ReplyTo: p.req.ReplyTo}
 		var members []string
 		err = br.QueryRow().Scan(&m.Seq, &m.CreatedAt, &members)
 		if noRows(err) {
@@ -246,10 +286,62 @@ func (s *MessageStore) refusal(ctx context.Context, from *courier.Device, req *c
 		return errConversationNotFound()
 	case err != nil:
 		return err
-	case !encrypted:
+	}
+	if req.ReplyTo > 0 {
+		var head int64
+		if err := s.db.QueryRow(ctx, `SELECT last_seq FROM conversations WHERE id = $1`, req.ConversationID).Scan(&head); err != nil {
+			return err
+		} else if req.ReplyTo > head {
+			return courier.Errorf(courier.EINVALID, "reply_to %d is past the conversation's last message", req.ReplyTo)
+		}
+	}
+	if req.Kind != courier.KindMessage {
+		if err := s.changeRefusal(ctx, from, req, encrypted); err != nil {
+			return err
+		}
+	}
+	if !encrypted {
 		return courier.Errorf(courier.EINVALID, "the conversation is not encrypted: name no recipient devices")
 	}
 	return deviceMismatch(want, req.Devices).Err()
+}
+
+// changeRefusal says why a reaction, edit or delete was not stored, or
+// nil when its target allows it (the recipient devices were the reason).
+func (s *MessageStore) changeRefusal(ctx context.Context, from *courier.Device, req *courier.SendRequest, encrypted bool) error {
+	var kind, sender string
+	var visible, deleted, admin, editLate, deleteLate bool
+	err := s.db.QueryRow(ctx, `SELECT t.kind, t.sender_id, t.seq > m.from_seq, t.deleted_seq IS NOT NULL,
+			m.role = 'admin' AND c.kind = 'group',
+			clock_timestamp() - t.created_at > $4::bigint * interval '1 microsecond',
+			clock_timestamp() - t.created_at > $5::bigint * interval '1 microsecond'
+		FROM messages t
+		JOIN conversation_members m ON m.conversation_id = t.conversation_id AND m.user_id = $2
+		JOIN conversations c ON c.id = t.conversation_id
+		WHERE t.conversation_id = $1 AND c.id = $1 AND m.conversation_id = $1 AND t.seq = $3`,
+		req.ConversationID, from.UserID, req.Target, s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds()).
+		Scan(&kind, &sender, &visible, &deleted, &admin, &editLate, &deleteLate)
+	switch {
+	case noRows(err) || err == nil && !visible:
+		return courier.Errorf(courier.ENOTFOUND, "message %d not found", req.Target)
+	case err != nil:
+		return err
+	case kind != "":
+		return courier.Errorf(courier.EINVALID, "message %d is a %s: only a message can be changed", req.Target, kind)
+	case deleted:
+		return courier.Errorf(courier.ECONFLICT, "message %d was deleted", req.Target)
+	case req.Kind == courier.KindReaction && !encrypted && !courier.PlainReaction(req.Body):
+		return courier.Errorf(courier.EINVALID, "a reaction is one emoji, at most %d bytes of text (empty removes it)", courier.MaxReactionLen)
+	case req.Kind == courier.KindEdit && sender != from.UserID:
+		return courier.Errorf(courier.EFORBIDDEN, "only its sender can edit message %d", req.Target)
+	case req.Kind == courier.KindEdit && editLate:
+		return courier.Errorf(courier.EFORBIDDEN, "message %d can no longer be edited (after %s)", req.Target, s.cfg.EditWindow)
+	case req.Kind == courier.KindDelete && !admin && sender != from.UserID:
+		return courier.Errorf(courier.EFORBIDDEN, "only its sender or a group admin can delete message %d for everyone", req.Target)
+	case req.Kind == courier.KindDelete && !admin && deleteLate:
+		return courier.Errorf(courier.EFORBIDDEN, "message %d can no longer be deleted for everyone (after %s)", req.Target, s.cfg.DeleteWindow)
+	}
+	return nil
 }
 
 // deviceMismatch compares the recipient devices wanted with those named

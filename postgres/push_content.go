@@ -32,7 +32,8 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 	// read watermark, so they never count).
 	var readSeq, fromSeq int64
 	var mutedUntil *time.Time
-	err = s.db.QueryRow(ctx, `SELECT c.kind, c.name, c.encrypted, m.read_seq, m.from_seq, m.muted_until,
+	err = s.db.QueryRow(ctx, `/* scatter: the badge sums unread over a user's conversations, per push */
+		SELECT c.kind, c.name, c.encrypted, m.read_seq, m.from_seq, m.muted_until,
 			GREATEST(c.last_seq - m.read_seq, 0),
 			(SELECT COALESCE(SUM(GREATEST(c2.last_seq - m2.read_seq, 0)), 0)
 				FROM conversation_members m2 JOIN conversations c2 ON c2.id = m2.conversation_id
@@ -59,6 +60,7 @@ func (s *PushStore) PushContent(ctx context.Context, deviceID, conversationID st
 			(SELECT b.content_type FROM blobs b WHERE b.id = msg.attachments[1])
 		FROM messages msg JOIN users u ON u.id = msg.sender_id
 		WHERE msg.conversation_id = $1 AND msg.seq > GREATEST($2::bigint, $3::bigint) AND msg.sender_id <> $5
+			AND msg.kind = '' AND msg.deleted_seq IS NULL
 		ORDER BY msg.seq DESC LIMIT 1`, conversationID, readSeq, fromSeq, pushBodyBytes, r.UserID,
 		c.Encrypted, courier.MaxPushEnvelope).
 		Scan(&m.Seq, &m.SenderID, &m.SenderDeviceID, &m.ClientID, &m.Body, &m.Attachments, &m.CreatedAt,

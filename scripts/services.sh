@@ -4,7 +4,8 @@
 # missing), the S3 server versitygw (built once with `go install` into a cache
 # folder, started on a loopback port with its data under .data/), a second
 # S3 server, MinIO, that the upload tests also run against (built and
-# started the same way), and the media tools ffmpeg and libheif. A second
+# started the same way), the media tools ffmpeg and libheif, and chromium
+# with playwright-core for the web client's browser tests. A second
 # run only checks and returns.
 #
 # Settings are the ones Courier reads, with the same defaults:
@@ -170,15 +171,31 @@ minio() {
 	say "second S3 (MinIO) on $MINIO_ENDPOINT"
 }
 
+# browser: Debian's chromium and npm's playwright-core (in $CACHE/node, so
+# the repository holds no node_modules) for the web client's browser tests.
+PLAYWRIGHT_VERSION=${COURIER_PLAYWRIGHT_VERSION:-1.65.2}
+browser() {
+	command -v chromium >/dev/null || apt_install chromium
+	command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+	if [ ! -f "$CACHE/node/node_modules/playwright-core/package.json" ]; then
+		say "npm install playwright-core@$PLAYWRIGHT_VERSION into $CACHE/node"
+		mkdir -p "$CACHE/node"
+		(cd "$CACHE/node" && npm install --no-audit --no-fund --silent "playwright-core@$PLAYWRIGHT_VERSION" >/dev/null) ||
+			die "npm install playwright-core failed"
+	fi
+	say "browser: $(chromium --version 2>/dev/null | head -1), playwright-core in $CACHE/node"
+}
+
 command -v curl >/dev/null || apt_install curl
 command -v go >/dev/null || die "Go is not on PATH (expected /usr/local/go/bin)"
 
 case "${1:-all}" in
-all) postgres; redis; versitygw; minio; media_tools ;;
+all) postgres; redis; versitygw; minio; media_tools; browser ;;
+browser) browser ;;
 postgres) postgres ;;
 redis) redis ;;
 s3) versitygw; minio ;;
 media) media_tools ;;
 minio) minio ;;
-*) die "usage: $0 [all|postgres|redis|s3|minio|media]" ;;
+*) die "usage: $0 [all|postgres|redis|s3|minio|media|browser]" ;;
 esac

@@ -20,6 +20,7 @@ import (
 	"github.com/courier-chat/courier/migrations"
 	"github.com/courier-chat/courier/postgres"
 	"github.com/courier-chat/courier/s3"
+	"github.com/courier-chat/courier/web"
 	"github.com/courier-chat/courier/worker"
 )
 
@@ -179,6 +180,9 @@ func (m *Main) startAPI(ctx context.Context) error {
 	}
 	m.mountKeys()
 	m.mountAdmin()
+	// The web client at /: patterns for its own files only, so the API's
+	// routes and its JSON 404 are untouched.
+	web.Mount(m.API, api.NotFound)
 	if err := m.API.Listen(); err != nil {
 		return fmt.Errorf("http-addr %s: %w", c.HTTPAddr, err)
 	}

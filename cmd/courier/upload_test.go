@@ -264,7 +264,10 @@ func TestUpload_IdempotentCreation(t *testing.T) {
 
 func TestUpload_ExpiryRemovesEverything(t *testing.T) {
 	cfg := testConfig(t)
-	cfg.UploadExpiry = 2 * time.Second
+	// Long enough for the PATCH below to finish on a loaded machine (a
+	// 3 MiB PATCH under -race at load 20 outlived 2 s and was cut off by
+	// the sweeper).
+	cfg.UploadExpiry = 6 * time.Second
 	p := startServe(t, cfg)
 	alice := createAccount(t, p, "alice")
 	data := randomBytes(3 << 20) // below S3's smallest part: kept as a .part object

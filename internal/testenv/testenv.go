@@ -61,6 +61,10 @@ type DB struct {
 	Schema string // the test's schema; pass it to postgres.Config.Schema
 }
 
+// Tracer, when a package's TestMain sets it, traces every statement of
+// every database NewDB opens.
+var Tracer pgx.QueryTracer
+
 // NewDB creates a schema for t, migrates it, and drops it when t ends.
 func NewDB(t testing.TB) *DB {
 	t.Helper()
@@ -78,7 +82,7 @@ func NewDB(t testing.TB) *DB {
 	if _, err := admin.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
 		t.Fatalf("testenv: create schema: %v", err)
 	}
-	pool, err := postgres.Open(ctx, postgres.Config{URL: url, Schema: schema, MaxConns: 10})
+	pool, err := postgres.Open(ctx, postgres.Config{URL: url, Schema: schema, MaxConns: 10, Tracer: Tracer})
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
