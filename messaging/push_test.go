@@ -148,7 +148,7 @@ func TestService_PushCheckSkipsMembersOnlineHere(t *testing.T) {
 	}
 
 	// Bob's socket goes: his phone gets its push.
-	bc.ws.Close()
+	bc.conn.Close()
 	waitFor(t, func() bool { return n.gw.Connections() == 1 })
 	send(4)
 	waitFor(t, func() bool { return slices.Contains(c.pushes.seqs(bob.devices[0].ID), 4) })
