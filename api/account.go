@@ -61,6 +61,9 @@ func (s *Server) handleCreateDevice(w http.ResponseWriter, r *http.Request) {
 		Error(w, r, err)
 		return
 	}
+	// Nodes forget the user's device list (the push check must wake the
+	// new device), and members learn of it (safety numbers).
+	s.publishDevicesChanged(r, me.UserID)
 	JSON(w, http.StatusCreated, AccountResponse{UserID: me.UserID, DeviceID: d.ID, Token: token})
 }
 

@@ -16,7 +16,7 @@ import (
 //
 // A device list can be stale: a device added since. It is forgotten when a
 // devices.changed event about its user reaches the node (a device
-// uploading its keys, a revocation) and otherwise after knownDevicesTTL,
+// created, uploading its keys, revoked) and otherwise after knownDevicesTTL,
 // so a brand-new device of a user online here misses pushes for at most
 // that long (and it usually connects at once, which a push would only
 // have woken it for).

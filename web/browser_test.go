@@ -1,12 +1,14 @@
 package web_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"flag"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -79,31 +81,19 @@ func TestBrowser(t *testing.T) {
 				// Side by side: the scenarios mostly wait (on the network,
 				// the worker, typing timers), and use their own users.
 				t.Parallel()
-				ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
-				cmd.Env = env
-				var out bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &out, &out
-				start := time.Now()
-				err := cmd.Run()
-				// The log is an artifact too: each step is timestamped.
-				logPath := filepath.Join(artifacts, name+".log")
-				if werr := os.WriteFile(logPath, out.Bytes(), 0o644); werr != nil {
-					t.Log(werr)
-				}
-				for _, line := range strings.Split(out.String(), "\n") {
-					if strings.Contains(line, "screenshot ") {
-						t.Log(strings.TrimSpace(line))
-					}
-				}
-				if err != nil {
-					t.Fatalf("%s.mjs: %v after %s\n--- node and browser log:\n%s\n--- courier log:\n%s",
-						name, err, time.Since(start).Round(time.Millisecond), out.String(), cluster.Nodes[0].Logs())
-				}
-				t.Logf("%s.mjs passed in %s (log: %s)", name, time.Since(start).Round(time.Millisecond), logPath)
+				runScenario(t, name, env, artifacts, cluster, nil)
 			})
 		}
+	})
+	// Alone, after the others: it stops the server under them.
+	t.Run("restart", func(t *testing.T) {
+		runScenario(t, "restart", env, artifacts, cluster, func(line string, stdin io.Writer) {
+			if strings.Contains(line, "@@restart") {
+				cluster.Nodes[0].Stop() // SIGTERM: sockets close with 1001
+				cluster.Restart(t, 0)
+				io.WriteString(stdin, "restarted\n")
+			}
+		})
 	})
 	if *updateScreenshot {
 		b, err := os.ReadFile(filepath.Join(artifacts, "readme.png"))
@@ -141,4 +131,54 @@ func writePhoto(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// runScenario runs testdata/<name>.mjs and fails with its log (the
+// browsers' consoles among it) and the server's. onLine, when set, sees
+// every line the scenario prints as it prints it and may answer on its
+// standard input: how a scenario asks the test to act on the server.
+func runScenario(t *testing.T, name string, env []string, artifacts string, cluster *testserver.Cluster,
+	onLine func(line string, stdin io.Writer)) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", filepath.Join("testdata", name+".mjs"))
+	cmd.Env = env
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = cmd.Stdout
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	sc := bufio.NewScanner(pipe)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if strings.Contains(line, "screenshot ") {
+			t.Log(strings.TrimSpace(line))
+		}
+		if onLine != nil {
+			onLine(line, stdin)
+		}
+	}
+	err = cmd.Wait()
+	// The log is an artifact too: each step is timestamped.
+	logPath := filepath.Join(artifacts, name+".log")
+	if werr := os.WriteFile(logPath, out.Bytes(), 0o644); werr != nil {
+		t.Log(werr)
+	}
+	if err != nil {
+		t.Fatalf("%s.mjs: %v after %s\n--- node and browser log:\n%s\n--- courier log:\n%s",
+			name, err, time.Since(start).Round(time.Millisecond), out.String(), cluster.Nodes[0].Logs())
+	}
+	t.Logf("%s.mjs passed in %s (log: %s)", name, time.Since(start).Round(time.Millisecond), logPath)
 }

@@ -145,7 +145,13 @@ func TestE2EPeer_GoClient(t *testing.T) {
 	alice.WaitOnline()
 	bob := register(t, srv.URL(), "bob")
 	p := startPeer(t)
-	p.do(map[string]any{"cmd": "init", "url": srv.URL(), "token": bob.Token, "user_id": bob.UserID, "device_id": bob.DeviceID}, nil)
+	// The directory's key digest of what the web device uploaded equals the
+	// one the device computes (POST /v1/keys/check answers 200).
+	var init struct{ Checked bool }
+	p.do(map[string]any{"cmd": "init", "url": srv.URL(), "token": bob.Token, "user_id": bob.UserID, "device_id": bob.DeviceID}, &init)
+	if !init.Checked {
+		t.Error("POST /v1/keys/check disagreed with the keys the web device just uploaded")
+	}
 
 	conv, err := alice.Create(ctx, courier.NewConversation{Kind: courier.ConversationDirect, UserID: bob.UserID, Encrypted: true})
 	if err != nil || !conv.Encrypted {

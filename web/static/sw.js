@@ -18,7 +18,8 @@ const E2E = ['bytes', 'chain', 'device', 'hpke', 'identity', 'keystore', 'media'
 self.addEventListener('install', (e) => {
   self.skipWaiting();
   e.waitUntil(caches.open(CACHE).then(async (c) => {
-    const lock = await (await fetch('/vendor/lock.json', { cache: 'no-cache' })).json();
+    await c.add('/vendor/lock.json');
+    const lock = await (await c.match('/vendor/lock.json')).json();
     await c.addAll([...SHELL, ...E2E, ...lock.files.map((f) => `/vendor/${f.file}`)]);
   }));
 });

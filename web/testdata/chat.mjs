@@ -83,5 +83,11 @@ await run(async (launch) => {
   const sender = await bob.page.textContent('#messages li.msg .sender');
   check(sender === 'user ' + (await ada.page.textContent('#me-id')).trim().slice(0, 6), `group sender shown as ${sender}`);
   await ada.page.waitForSelector('#messages li.msg.own[data-seq="1"][data-state="read"]');
+
+  // Bob leaves: Ada's direct conversation shows when he was last seen.
+  await openConversation(ada, conv);
+  await ada.page.waitForSelector('#conv-presence[data-online="true"]');
+  await bob.context.close();
+  await ada.page.waitForSelector('#conv-presence[data-online="false"] >> text=last seen');
   log('chat ok');
 });

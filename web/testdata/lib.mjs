@@ -37,9 +37,11 @@ export async function newUser(browser, name) {
   const context = await browser.newContext({ viewport: { width: 1000, height: 680 } });
   context.setDefaultTimeout(TIMEOUT);
   const page = await context.newPage();
-  page.on('console', (m) => log(`${name} console.${m.type()}:`, m.text()));
-  page.on('pageerror', (e) => log(`${name} pageerror:`, e.message));
-  page.on('requestfailed', (r) => log(`${name} requestfailed:`, r.method(), r.url().replace(/token=[^&]+/, 'token=…'), r.failure()?.errorText));
+  // Chromium's own messages name the WebSocket URL: tokens are masked.
+  const mask = (s) => s.replace(/token=[^&\s'"]+/g, 'token=…');
+  page.on('console', (m) => log(`${name} console.${m.type()}:`, mask(m.text())));
+  page.on('pageerror', (e) => log(`${name} pageerror:`, mask(e.message)));
+  page.on('requestfailed', (r) => log(`${name} requestfailed:`, r.method(), mask(r.url()), r.failure()?.errorText));
   return { name, context, page };
 }
 

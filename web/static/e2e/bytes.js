@@ -1,4 +1,4 @@
-// Byte helpers for the wire formats of docs/e2e.md: big-endian integers,
+// Bytes for the wire formats of docs/e2e.md: big-endian integers,
 // str() fields (a 2-byte length, then the bytes) and the encodings the
 // server's JSON uses (standard base64, as Go's encoding/json writes []byte).
 
