@@ -16,10 +16,9 @@ import (
 //
 // A device list can be stale: a device added since. It is forgotten when a
 // devices.changed event about its user reaches the node (a device
-// created, uploading its keys, revoked) and otherwise after knownDevicesTTL,
-// so a brand-new device of a user online here misses pushes for at most
-// that long (and it usually connects at once, which a push would only
-// have woken it for).
+// created, uploading its keys, revoked) and otherwise after knownDevicesTTL:
+// a push check racing the event (or a Redis outage losing it) leaves a new
+// device of a user online here without pushes for at most that long.
 
 const knownDevicesTTL = 5 * time.Second
 
