@@ -47,6 +47,11 @@ func TestGateway_SendFansOutAcrossNodesAndResendsLandOnce(t *testing.T) {
 	if s := decode[messaging.SentData](t, phone.next("sent", id)); s.Seq != 2 {
 		t.Fatalf("second send seq %d", s.Seq)
 	}
+	// The resend published nothing: its first publish went out, so bob's
+	// next frame is the second message, not the first again.
+	if m := decode[courier.Message](t, bobc.next("message", "")); m.Seq != 2 {
+		t.Fatalf("after the resend bob got seq %d, want 2 (a resend whose first publish went out fans out again)", m.Seq)
+	}
 	deadline := time.Now().Add(3 * time.Second)
 	for time.Now().Before(deadline) && len(c.pushes.seqs(alice.devices[2].ID)) == 0 {
 		time.Sleep(20 * time.Millisecond)

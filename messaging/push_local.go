@@ -4,30 +4,21 @@ import (
 	"slices"
 	"sync"
 	"time"
-
-	"github.com/courier-chat/courier"
 )
 
 // The push check skips members online on this node. A member all of whose
 // devices hold a socket here needs no push, and the node can tell without
 // asking Redis or PostgreSQL: which devices have sockets here is the
-// hub's (localSockets), and which devices the user has is remembered from
+// hub's, and which devices the user has is remembered from
 // the last device query of the push check (knownDevices). Only members
 // with a device not on this node go to presence and the device query, as
 // every member did before.
 //
 // A device list can be stale: a device added since. It is forgotten when a
 // devices.changed event about its user reaches the node (a device
-// created, uploading its keys, revoked) and otherwise after knownDevicesTTL,
-// so a brand-new device of a user online here misses pushes for at most
-// that long (and it usually connects at once, which a push would only
-// have woken it for).
-
-// localSockets reports the devices with a registered, subscribed socket on
-// this node, per user (the hub has it).
-type localSockets interface {
-	localDevices(userIDs []string) map[string][]string
-}
+// created, uploading its keys, revoked) and otherwise after knownDevicesTTL:
+// a push check racing the event (or a Redis outage losing it) leaves a new
+// device of a user online here without pushes for at most that long.
 
 const knownDevicesTTL = 5 * time.Second
 
@@ -43,19 +34,15 @@ type deviceList struct {
 	at  time.Time
 }
 
-// allLocal reports whether every known device of the user is among local.
-func (k *knownDevices) allLocal(userID string, local []string, now time.Time) bool {
-	if len(local) == 0 {
-		return false
-	}
-	k.mu.Lock()
+// allLocal reports whether every known device of the user has one of
+// socks. k.mu is held.
+func (k *knownDevices) allLocal(userID string, socks []*conn, now time.Time) bool {
 	l, ok := k.lists[userID]
-	k.mu.Unlock()
 	if !ok || now.Sub(l.at) > knownDevicesTTL {
 		return false
 	}
 	for _, id := range l.ids {
-		if !slices.Contains(local, id) {
+		if !slices.ContainsFunc(socks, func(c *conn) bool { return c.dev.ID == id }) {
 			return false
 		}
 	}
@@ -101,17 +88,15 @@ func (k *knownDevices) forget(userID string) {
 	k.epoch++
 }
 
-// localDevices is localSockets on the hub.
-func (h *hub) localDevices(userIDs []string) map[string][]string {
-	out := make(map[string][]string, len(userIDs))
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	for _, u := range userIDs {
-		for _, c := range h.topics[courier.UserTopic(u)] {
-			if _, detached := h.detached[c]; !detached && !slices.Contains(out[u], c.dev.ID) {
-				out[u] = append(out[u], c.dev.ID)
-			}
-		}
+// live returns socks without the detached ones (registered while the bus
+// was down): their devices are not marked online in presence, and are
+// pushed to as before. h.mu is held.
+func (h *hub) live(socks []*conn) []*conn {
+	if len(h.detached) == 0 {
+		return socks // the usual case: nothing to copy
 	}
-	return out
+	return slices.DeleteFunc(slices.Clone(socks), func(c *conn) bool {
+		_, detached := h.detached[c]
+		return detached
+	})
 }

@@ -30,7 +30,9 @@ import (
 // Subscribe returns after the route is written, so a publish that starts
 // after it (a message committed after the caller's store read began)
 // finds the node. The script runs atomically: a publish reached every
-// routed node, or none.
+// routed node, or none. It reads the keys of many users, so it needs one
+// Redis (with replicas if wanted), not Redis Cluster, whose keys of one
+// script must share a slot.
 
 const userTopicPrefix = "u:" // courier.UserTopic's
 

@@ -228,7 +228,8 @@ async function renderConversation() {
   const msgs = await store.messages(c.id);
   const ol = $('messages');
   const atBottom = ol.scrollHeight - ol.scrollTop - ol.clientHeight < 40;
-  ol.replaceChildren(...msgs.map((m) => renderMessage(m, members, c)));
+  // Reactions, edits and deletes show through the message they change.
+  ol.replaceChildren(...msgs.filter((m) => !m.kind).map((m) => renderMessage(m, members, c)));
   if (atBottom || ol.dataset.conv !== c.id) ol.scrollTop = ol.scrollHeight;
   ol.dataset.conv = c.id;
 
@@ -250,8 +251,15 @@ function renderMessage(m, members, c) {
   else for (const id of m.attachments || []) li.append(attachment(id));
   if (m.locked) li.append(el('div', { className: 'text locked', textContent: 'Encrypted: waiting for this message\'s key' }));
   if (own && (m.attachments || []).length === 0) for (const id of m.uploads || []) li.append(localAttachment(id));
-  if (m.text) li.append(el('div', { className: 'text', textContent: m.text }));
+  if (m.deleted_seq) li.append(el('div', { className: 'deleted', textContent: 'This message was deleted' }));
+  else if (m.text) li.append(el('div', { className: 'text', textContent: m.text }));
   const meta = el('div', { className: 'meta' }, el('time', { textContent: fmtTime(m.ts || m.local_ts) }));
+  if (m.edited_seq && !m.deleted_seq) meta.prepend(el('span', { className: 'edited', textContent: 'edited' }));
+  const counts = reactionCounts(m);
+  if (counts.length) {
+    li.append(el('div', { className: 'reactions' },
+      ...counts.map(([emoji, n]) => el('span', { className: 'reaction', textContent: `${emoji} ${n}` }))));
+  }
   if (own) meta.append(el('span', { className: `mark ${state}`, textContent: MARKS[state] || '', title: state }));
   li.append(meta);
   if (state === 'failed') {
@@ -260,6 +268,19 @@ function renderMessage(m, members, c) {
       el('button', { type: 'button', textContent: 'Discard', onclick: () => client.discard(m.local_id) })));
   }
   return li;
+}
+
+// reactionCounts answers [emoji, count] pairs: from the reactions seen
+// as entries when there are any, else the counts the server sent with
+// the message.
+function reactionCounts(m) {
+  if (m.reacted && Object.keys(m.reacted).length) {
+    const c = {};
+    for (const e of Object.values(m.reacted)) c[e] = (c[e] || 0) + 1;
+    return Object.entries(c);
+  }
+  if (m.reacted) return [];
+  return Object.entries(m.reactions || {});
 }
 
 // markRead reads the open conversation up to its newest held message

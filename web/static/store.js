@@ -11,7 +11,8 @@
 //   members        [conversation_id, user_id] → delivered_seq, read_seq
 //   messages       local_id (auto) → conversation_id, seq (absent while
 //                  pending), sender_id, client_id, text, attachments,
-//                  uploads, ts, local_ts, state, error
+//                  uploads, ts, local_ts, state, error; kind and
+//                  target_seq for a reaction, edit or delete entry
 //                  unique indexes: [conversation_id, seq] (the dedup key of
 //                  all the server sends) and [sender_id, client_id] (an own
 //                  message matched with its copy from the server)
@@ -284,16 +285,43 @@ export class Store {
             attachments: f.attachments || [], uploads: [], ts: f.ts, local_ts: f.ts,
             state: f.sender_id === me.user_id ? 'sent' : 'received', error: null,
           };
+          // Replies, reactions, edits and deletes (docs/protocol.md) are
+          // entries of the log too: kept for dedup and the cursor, shown
+          // through the message they change.
+          for (const k of ['kind', 'target_seq', 'reply_to', 'edited_seq', 'deleted_seq', 'reactions']) {
+            if (f[k]) m[k] = f[k];
+          }
           // An encrypted message (e2e/page.js): its files' keys, or locked with its envelope until its key comes.
           if (f.media) m.media = f.media;
           if (f.locked) Object.assign(m, { locked: true, envelope: f.envelope });
         }
         m.local_id = await req(s.messages.put(m));
         result.message = m;
+        if (m.kind) await this._applyChange(s, m);
       }
       result.gap = await this._advance(s, f.conversation_id, result.message || { seq: f.seq, ts: f.ts });
       return result;
     });
+  }
+
+  // _applyChange applies a reaction, an edit or a delete to its target,
+  // in log order, so the target shows what the server's copy does.
+  // Reactions are kept per member (`reacted`), replacing the counts a
+  // synced target came with once a reaction entry is seen.
+  async _applyChange(s, e) {
+    const key = await req(s.messages.index('conv_seq').getKey([e.conversation_id, e.target_seq]));
+    if (key == null) return;
+    const t = await req(s.messages.get(key));
+    if (e.kind === 'edit' && !t.deleted_seq) {
+      t.text = e.text;
+      t.edited_seq = e.seq;
+    } else if (e.kind === 'delete') {
+      Object.assign(t, { text: '', attachments: [], deleted_seq: e.seq, reacted: {}, reactions: {} });
+    } else if (e.kind === 'reaction' && !t.deleted_seq) {
+      t.reacted = { ...(t.reacted || {}) };
+      if (e.text) t.reacted[e.sender_id] = e.text; else delete t.reacted[e.sender_id];
+    }
+    await req(s.messages.put(t));
   }
 
   // _advance moves a conversation's cursor over every seq now held without
@@ -312,7 +340,7 @@ export class Store {
     c.cursor = cursor;
     if (m && m.seq != null && m.seq >= (c.last_seq || 0)) {
       c.last_seq = m.seq;
-      if (m.text !== undefined) {
+      if (m.text !== undefined && !m.kind) {
         c.preview = { text: previewText(m.text, (m.attachments || []).length || (m.uploads || []).length), sender_id: m.sender_id, seq: m.seq };
         c.activity = m.ts || c.activity;
       }
@@ -348,7 +376,7 @@ export class Store {
     if (!c.last_seq || c.last_seq <= c.read_seq) return 0;
     const list = await this.tx(['messages'], 'readonly', (s) =>
       req(s.messages.index('conv_seq').getAll(IDBKeyRange.bound([c.id, c.read_seq + 1], [c.id, Infinity]))));
-    return list.filter((m) => m.sender_id !== me).length;
+    return list.filter((m) => m.sender_id !== me && !m.kind).length;
   }
 
   blob(id) { return this.get('blobs', id); }

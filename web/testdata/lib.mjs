@@ -104,6 +104,33 @@ export async function waitTexts(b, want) {
   });
 }
 
+// tokenOf reads a user's device token from the page's IndexedDB, for
+// the steps a scenario takes through the HTTP API as another client would.
+export function tokenOf(u) {
+  return u.page.evaluate(() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('courier');
+    open.onerror = () => reject(open.error);
+    open.onsuccess = () => {
+      const get = open.result.transaction('settings').objectStore('settings').get('account');
+      get.onsuccess = () => resolve(get.result.token);
+    };
+  }));
+}
+
+// sendHTTP posts a log entry (a message, or a reaction, edit or delete
+// with kind and target_seq) through the HTTP API and answers its seq.
+export async function sendHTTP(token, conv, data) {
+  const body = data.text != null ? Buffer.from(data.text).toString('base64') : undefined;
+  const resp = await fetch(`${BASE}/v1/conversations/${conv}/messages`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+    body: JSON.stringify({ client_id: crypto.randomUUID(), body, kind: data.kind, target_seq: data.target_seq }),
+  });
+  const out = await resp.json();
+  check(resp.status === 201, `send ${JSON.stringify(data)}: ${resp.status} ${JSON.stringify(out)}`);
+  return out.seq;
+}
+
 // run runs a scenario and exits non-zero with the error when it throws;
 // it screenshots every user's page then.
 export async function run(fn) {
