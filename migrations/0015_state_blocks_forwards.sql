@@ -18,6 +18,11 @@ CREATE TABLE blocks (
     CHECK (blocker_id <> blocked_id)
 );
 
+-- A direct conversation whose two users have a block between them, either
+-- way: kept by the block's writer, so a send checks a column of the row it
+-- updates anyway and plain sends pay nothing for blocking.
+ALTER TABLE conversations ADD COLUMN blocked boolean NOT NULL DEFAULT false;
+
 -- How many times a blob went out in a forwarded message, and the count a
 -- forwarded message carries (0: not forwarded).
 ALTER TABLE blobs ADD COLUMN forward_count integer NOT NULL DEFAULT 0;

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"sort"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -30,8 +31,8 @@ func (s *BlockStore) Block(ctx context.Context, userID, blockedID string) (err e
 	} else if err := checkUserIDs([]string{blockedID}); err != nil {
 		return err
 	}
-	_, err = s.db.Exec(ctx, `INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)
-		ON CONFLICT DO NOTHING`, userID, blockedID)
+	err = s.change(ctx, userID, blockedID, `INSERT INTO blocks (blocker_id, blocked_id) VALUES ($1, $2)
+		ON CONFLICT DO NOTHING`)
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == "23503" { // foreign key: no such user
 		return courier.Errorf(courier.ENOTFOUND, "user %q not found", blockedID)
@@ -44,8 +45,38 @@ func (s *BlockStore) Unblock(ctx context.Context, userID, blockedID string) (err
 	if !validID(blockedID) {
 		return nil // never blocked: unblocking is idempotent
 	}
-	_, err = s.db.Exec(ctx, `DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2`, userID, blockedID)
-	return err
+	return s.change(ctx, userID, blockedID, `DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2`)
+}
+
+// change runs the block's insert or delete and sets the blocked flag of
+// the pair's direct conversations (plain and encrypted) to whether a block
+// stands either way. A lock per pair orders two changes of one pair, so
+// the flag always matches the table; the send path reads only the flag.
+func (s *BlockStore) change(ctx context.Context, userID, otherID, sql string) error {
+	pair := []string{userID, otherID}
+	sort.Strings(pair)
+	key := pair[0] + ":" + pair[1]
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('block:' || $1))`, key); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, sql, userID, otherID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT conversation_id FROM direct_conversations WHERE direct_key = ANY($1)`,
+			[]string{key, "e2e:" + key})
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE conversations SET blocked = EXISTS (SELECT 1 FROM blocks
+				WHERE blocker_id = $2 AND blocked_id = $3 OR blocker_id = $3 AND blocked_id = $2)
+			WHERE id = ANY($1)`, ids, userID, otherID)
+		return err
+	})
 }
 
 func (s *BlockStore) Blocks(ctx context.Context, userID string) (_ []courier.Block, err error) {

@@ -22,9 +22,11 @@ func TestBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, blocks.Block(ctx, blocker.UserID, blocked.UserID), "") // idempotent
+	var list []courier.Block
+	var err error
 	wantCode(t, blocks.Block(ctx, blocker.UserID, blocker.UserID), courier.EINVALID)
 	wantCode(t, blocks.Block(ctx, blocker.UserID, "nobody"), courier.ENOTFOUND)
-	list, err := blocks.Blocks(ctx, blocker.UserID)
+	list, err = blocks.Blocks(ctx, blocker.UserID)
 	if err != nil || len(list) != 1 || list[0].UserID != blocked.UserID {
 		t.Fatalf("blocks: %v %+v", err, list)
 	}
@@ -39,6 +41,13 @@ func TestBlocks(t *testing.T) {
 	wantCode(t, send(blocked, direct.ID), courier.EBLOCKED)
 	wantCode(t, send(blocker, direct.ID), courier.EBLOCKED)
 	wantCode(t, send(blocked, direct.ID, blob(t, e, blocked)), courier.EBLOCKED)
+	// A direct conversation started after the block is blocked too.
+	later, err := e.convs.Create(ctx, blocked.UserID, courier.NewConversation{Kind: courier.ConversationDirect,
+		UserID: blocker.UserID, Encrypted: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, send(blocker, later.ID), courier.EBLOCKED)
 	// A group they share goes on as before.
 	wantCode(t, send(blocked, g.ID), "")
 	wantCode(t, send(blocker, g.ID), "")
@@ -60,6 +69,7 @@ func TestBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantCode(t, send(blocked, direct.ID), "")
+	wantCode(t, send(blocker, later.ID), "")
 	wantCode(t, e.convs.AddMembers(ctx, blocked.UserID, g2.ID, []string{blocker.UserID}), "")
 	if list, _ := blocks.Blocks(ctx, blocker.UserID); len(list) != 0 {
 		t.Fatalf("blocks after unblock: %+v", list)

@@ -128,8 +128,16 @@ func (s *ConversationService) createDirect(ctx context.Context, userID, otherUse
 		} else if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by, encrypted)
-			VALUES ($1, 'direct', $2, $3, $4)`, id, key, userID, encrypted); err != nil {
+		// A block between the pair marks the new conversation blocked;
+		// the pair's lock (BlockStore.change) orders this with a block.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('block:' || $1))`,
+			pair[0]+":"+pair[1]); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO conversations (id, kind, direct_key, created_by, encrypted, blocked)
+			VALUES ($1, 'direct', $2, $3, $4, EXISTS (SELECT 1 FROM blocks
+				WHERE blocker_id = $3 AND blocked_id = $5 OR blocker_id = $5 AND blocked_id = $3))`,
+			id, key, userID, encrypted, otherUserID); err != nil {
 			return err
 		}
 		// A new one: the starter's count is checked under their row lock

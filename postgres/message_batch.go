@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -56,9 +57,8 @@ const lockConversationsSQL = `SELECT id FROM conversations WHERE id = ANY($1) OR
 // before this message is not among them, one removed after it is (removal
 // takes the conversation's lock too), and the fan-out needs no query of its
 // own. In a direct conversation a block either way refuses the bump
-// (directBlockSQL, a primary-key probe; groups skip it). A forward ($15)
-// counts one more forward on each attachment, and the message carries the
-// highest count (1 without attachments).
+// (conversations.blocked, kept by BlockStore: no read of its own).
+// Forwards go through insertForwardSQL.
 const insertMessageSQL = `WITH target AS (
 	SELECT t.seq FROM messages t
 	WHERE $9::text <> '' AND t.conversation_id = $1 AND t.seq = $10::bigint AND t.kind = '' AND t.deleted_seq IS NULL
@@ -80,21 +80,17 @@ const insertMessageSQL = `WITH target AS (
 		AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $1 AND sender_device_id = $3 AND client_id = $4)
 		AND ($9::text = '' OR EXISTS (SELECT 1 FROM target))
 		AND ($9::text <> 'reaction' OR encrypted OR $14::bool)
-		AND (kind <> 'direct' OR NOT EXISTS (` + directBlockSQL + `))
+		AND NOT blocked
 		AND $11::bigint <= last_seq
 		AND CASE WHEN NOT encrypted THEN cardinality($7::text[]) = 0
 			WHEN COALESCE(recipient_digest, ` + recipientDigestSQL + `) = $8::bytea THEN true
 			ELSE $7::text[] = ` + recipientDevicesSQL + ` END
 	RETURNING last_seq, last_message_at, encrypted
-), fwd AS (
-	UPDATE blobs SET forward_count = forward_count + 1
-	FROM bump WHERE $15::bool AND id = ANY($6::text[])
-	RETURNING forward_count
 ), msg AS (
 	INSERT INTO messages (conversation_id, seq, sender_id, sender_device_id, client_id, body, attachments, created_at,
 		kind, target_seq, reply_to, forward_count)
 	SELECT $1, last_seq, $2, $3, $4, $5, $6, last_message_at, $9::text, NULLIF($10::bigint, 0), NULLIF($11::bigint, 0),
-		CASE WHEN $15::bool THEN GREATEST(1, (SELECT max(forward_count) FROM fwd)) ELSE 0 END
+		/*forward_count*/ 0
 	FROM bump
 	RETURNING seq, created_at, forward_count
 ), att AS (
@@ -129,6 +125,18 @@ const insertMessageSQL = `WITH target AS (
 )
 SELECT seq, created_at, forward_count, ARRAY(SELECT user_id FROM conversation_members
 	WHERE conversation_id = $1 AND removed_seq IS NULL ORDER BY user_id) FROM msg`
+
+// insertForwardSQL is insertMessageSQL for a forward: it also counts one
+// more forward on each attachment, and the message takes the highest
+// count (1 without attachments). A plain send runs without this step.
+var insertForwardSQL = strings.NewReplacer(
+	"), msg AS (", `), fwd AS (
+	UPDATE blobs SET forward_count = forward_count + 1
+	FROM bump WHERE id = ANY($6::text[])
+	RETURNING forward_count
+), msg AS (`,
+	"/*forward_count*/ 0", "GREATEST(1, (SELECT max(forward_count) FROM fwd))",
+).Replace(insertMessageSQL)
 
 // commit commits a batch of queued messages (a committer takes the first
 // waiting message and whatever else is queued, up to MaxBatch; while it
@@ -194,10 +202,13 @@ func (s *MessageStore) commitBatch(ctx context.Context, batch []*pendingSend) ([
 		if devs == nil {
 			devs = []string{}
 		}
-		b.Queue(insertMessageSQL, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs,
+		sql := insertMessageSQL
+		if p.req.Forwarded {
+			sql = insertForwardSQL
+		}
+		b.Queue(sql, p.req.ConversationID, p.from.UserID, p.from.ID, p.req.ClientID, body, atts, devs,
 			recipientDigest(p.from.ID, devs), string(p.req.Kind), p.req.Target, p.req.ReplyTo,
-			s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds(), courier.PlainReaction(p.req.Body),
-			p.req.Forwarded)
+			s.cfg.EditWindow.Microseconds(), s.cfg.DeleteWindow.Microseconds(), courier.PlainReaction(p.req.Body))
 	}
 	br := s.db.SendBatch(ctx, b)
 	results := make([]sendResult, len(batch))
@@ -240,12 +251,6 @@ func (s *MessageStore) resolve(ctx context.Context, p *pendingSend) sendResult {
 	}
 	return sendResult{msg: m, err: err}
 }
-
-// directBlockSQL finds a block between sender $2 and the other member of
-// direct conversation $1, either way round.
-const directBlockSQL = `SELECT 1 FROM conversation_members o JOIN blocks b
-		ON b.blocker_id = o.user_id AND b.blocked_id = $2 OR b.blocker_id = $2 AND b.blocked_id = o.user_id
-		WHERE o.conversation_id = $1 AND o.user_id <> $2`
 
 // recipientDevicesSQL lists the recipient devices of an encrypted
 // conversation $1 for a send from device $3, sorted bytewise as Go sorts:
