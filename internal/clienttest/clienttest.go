@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -141,10 +142,29 @@ func (d *Device) WaitMessages(conv, what string, check func([]client.Message) bo
 			return ms
 		}
 		if time.Now().After(deadline) {
-			d.t.Fatalf("%s: %s not reached; store has %s", d.Acct.UserID, what, Describe(ms))
+			d.t.Fatalf("%s on %s: %s not reached; store has %s; connection %s", d.Acct.UserID, d.Acct.URL, what, Describe(ms), d.connectionHistory())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// connectionHistory lists the device's connection states, with why each
+// offline came, for failure messages.
+func (d *Device) connectionHistory() string {
+	var out []string
+	for _, e := range d.Seen() {
+		if e, ok := e.(client.ConnectionEvent); ok {
+			if e.Err != nil {
+				out = append(out, fmt.Sprintf("%s (%v)", e.State, e.Err))
+			} else {
+				out = append(out, string(e.State))
+			}
+		}
+	}
+	if len(out) > 12 {
+		out = append(out[:2], append([]string{"…"}, out[len(out)-10:]...)...)
+	}
+	return strings.Join(out, " → ")
 }
 
 // Describe prints messages briefly for failure messages.
